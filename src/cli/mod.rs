@@ -1,0 +1,149 @@
+//! The command-line face: `venvexec [--venv DIR] [--] CMD [ARGS…]` and its
+//! subcommands. Only this face loads clap.
+
+mod json;
+mod run;
+mod shims;
+mod which;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::fail::{self, Fail};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "venvexec",
+    version,
+    about = "Keeps naive shell-outs inside the right Python environment",
+    long_about = "Keeps naive shell-outs inside the right Python environment.\n\n\
+        Run a command inside the environment meant here:\n  venvexec [--venv DIR] [--] CMD [ARGS...]\n\n\
+        Installed under another name (python, pip, ...) it is the shim for that name.",
+    override_usage = "venvexec [OPTIONS] [--] CMD [ARGS]...\n       venvexec [OPTIONS] <COMMAND>",
+    after_help = "A command named like a subcommand runs with `venvexec -- NAME`."
+)]
+struct Cli {
+    /// Use this environment, whatever else is set
+    #[arg(long, value_name = "DIR", global = true)]
+    venv: Option<PathBuf>,
+    /// Stay as a small init: forward signals, reap zombies (default as PID 1)
+    #[arg(long, conflicts_with = "no_init")]
+    init: bool,
+    /// Exec the command even as PID 1
+    #[arg(long)]
+    no_init: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what the shim for NAME would run here, and why
+    Which(which::Args),
+    /// Manage the shims directory
+    Shims(shims::Args),
+    #[command(external_subcommand)]
+    Run(Vec<OsString>),
+}
+
+pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
+    let code = match dispatch(argv0, args) {
+        Ok(code) => code,
+        Err(err) => {
+            let fail = match err.downcast::<Fail>() {
+                Ok(f) => f,
+                Err(other) => Fail::new(fail::FAILURE, format!("{other:#}")),
+            };
+            fail::exit(&fail)
+        }
+    };
+    std::process::exit(i32::from(code))
+}
+
+fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
+    // `venvexec [OPTIONS] -- CMD …`: everything after our own `--` is the
+    // command verbatim, even a name like `which`. Only a `--` that comes
+    // before the command counts; a later one belongs to the command.
+    let (ours, command) = split_at_double_dash(&args);
+    let mut argv = vec![argv0];
+    argv.extend(ours.iter().cloned());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { fail::USAGE } else { 0 };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    let venv = cli.venv.map(OsString::from);
+    let command = match (command, cli.command) {
+        (Some(cmd), None) => Command::Run(cmd.to_vec()),
+        (Some(_), Some(_)) => {
+            return Err(Fail::new(
+                fail::USAGE,
+                "a subcommand cannot be combined with `--`; use `venvexec -- CMD` alone",
+            )
+            .into());
+        }
+        (None, Some(c)) => c,
+        (None, None) => {
+            return Err(Fail::new(
+                fail::USAGE,
+                "no command given\n  usage: venvexec [--venv DIR] [--] CMD [ARGS...]; see `venvexec --help`",
+            )
+            .into());
+        }
+    };
+    match command {
+        Command::Run(cmd) => run::run(venv, cmd, cli.init, cli.no_init),
+        Command::Which(a) => which::run(venv, a),
+        Command::Shims(a) => shims::run(a),
+    }
+}
+
+/// Splits `[OPTIONS] -- CMD…` into the options and the command, when the
+/// first non-option argument is `--`.
+fn split_at_double_dash(args: &[OsString]) -> (&[OsString], Option<&[OsString]>) {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_encoded_bytes();
+        if a == b"--" {
+            return (&args[..i], Some(&args[i + 1..]));
+        }
+        if a == b"--venv" {
+            i += 2;
+        } else if a.starts_with(b"-") {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    (args, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn double_dash_only_counts_before_the_command() {
+        let args = v(&["--venv", "x", "--", "which", "-v"]);
+        let (ours, cmd) = split_at_double_dash(&args);
+        assert_eq!(ours, &v(&["--venv", "x"])[..]);
+        assert_eq!(cmd, Some(&v(&["which", "-v"])[..]));
+        let args = v(&["python", "--", "x"]);
+        assert_eq!(split_at_double_dash(&args), (&args[..], None));
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,143 @@
+//! `venvexec [--venv DIR] [--] CMD [ARGS…]`: run a command inside the
+//! environment meant here.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::exec::{self, Activation};
+use crate::fail::{self, Fail};
+use crate::init;
+use crate::resolve::{self, Found, Inputs};
+use crate::venv::{self, Tool};
+
+pub fn run(
+    venv: Option<OsString>,
+    cmd: Vec<OsString>,
+    init: bool,
+    no_init: bool,
+) -> anyhow::Result<u8> {
+    let inputs = Inputs::from_process(venv);
+    let res =
+        resolve::resolve(&inputs).map_err(|e| Fail::new(fail::NOT_RUNNABLE, e.to_string()))?;
+    let Some(found) = res.found.as_ref() else {
+        let mut msg = String::from("no Python environment found here\n  checked:");
+        for line in resolve::checked(&inputs, &res) {
+            msg.push_str("\n    ");
+            msg.push_str(&line);
+        }
+        for skip in &res.skipped {
+            msg.push_str(&format!("\n  skipped: {skip}"));
+        }
+        msg.push_str("\n  hint: create one with `python3 -m venv .venv`, or name one with --venv DIR or VENVEXEC_VENV=DIR");
+        return Err(Fail::new(fail::NOT_FOUND, msg).into());
+    };
+    let cwd = inputs.cwd.as_deref().ok();
+    let (program, args) = choose(found, &cmd, cwd)?;
+    let env = exec::child_env(&Activation::Env(&found.env));
+    if init::wanted(init, no_init) {
+        return Ok(init::supervise(&program, &args, &env)?);
+    }
+    let err = exec::exec(&program, &args, &env);
+    Err(Fail::new(
+        exec::exit_code_for(&err),
+        format!("cannot run {}: {err}", program.display()),
+    )
+    .into())
+}
+
+/// Which program runs CMD, and with which arguments.
+///
+/// - `x.py`, or a path to a file that is not executable: the environment's
+///   `python`, with the file as its script.
+/// - another path: that program itself (its shebang decides).
+/// - a name in `ENV/bin`: that one.
+/// - a non-executable file of that name here: `python NAME`.
+/// - anything else: looked up on the activated PATH.
+fn choose(
+    found: &Found,
+    cmd: &[OsString],
+    cwd: Option<&Path>,
+) -> Result<(PathBuf, Vec<OsString>), Fail> {
+    let (first, rest) = cmd
+        .split_first()
+        .ok_or_else(|| Fail::new(fail::USAGE, "no command given after `--`"))?;
+    if first.is_empty() {
+        return Err(Fail::new(fail::NOT_FOUND, "the command is an empty string"));
+    }
+    let bytes = first.as_encoded_bytes();
+    let is_path = bytes.contains(&b'/');
+    let with_python = |script: &OsString| -> Result<(PathBuf, Vec<OsString>), Fail> {
+        let python = tool(found, "python".as_ref())?;
+        let mut args = vec![script.clone()];
+        args.extend_from_slice(rest);
+        Ok((python, args))
+    };
+    if bytes.ends_with(b".py") {
+        return with_python(first);
+    }
+    if is_path {
+        let meta = fs::metadata(first).map_err(|e| {
+            Fail::new(
+                exec::exit_code_for(&e),
+                format!("{}: {e}", Path::new(first).display()),
+            )
+        })?;
+        if meta.is_file() && meta.mode() & 0o111 == 0 {
+            return with_python(first);
+        }
+        return Ok((absolute(Path::new(first), cwd), rest.to_vec()));
+    }
+    match venv::find_tool(&found.env.bin(), first, exec::self_id()) {
+        Tool::Runnable(p) => return Ok((p, rest.to_vec())),
+        Tool::Missing(_) => {}
+        _ => {
+            tool(found, first)?;
+        }
+    }
+    if venv::is_python_family(first) {
+        // Never the system's python or pip: that is the one thing we are for.
+        tool(found, first)?;
+    }
+    if fs::metadata(first).is_ok_and(|m| m.is_file() && m.mode() & 0o111 == 0) {
+        return with_python(first);
+    }
+    let path = exec::activated_path(&found.env.bin(), std::env::var_os("PATH").as_deref());
+    exec::find_on_path(first, Some(&path), cwd, exec::self_id())
+        .map(|p| (p, rest.to_vec()))
+        .ok_or_else(|| {
+            Fail::new(
+                fail::NOT_FOUND,
+                format!(
+                    "{}: command not found in {} or on PATH",
+                    Path::new(first).display(),
+                    found.env.bin().display()
+                ),
+            )
+        })
+}
+
+/// `ENV/bin/NAME`, or the error the shim would give for it.
+fn tool(found: &Found, name: &std::ffi::OsStr) -> Result<PathBuf, Fail> {
+    match crate::shim::plan_in_env(name, found, exec::self_id()) {
+        Ok(p) => Ok(p),
+        Err(Some(f)) => Err(f),
+        Err(None) => Err(Fail::new(
+            fail::NOT_FOUND,
+            format!(
+                "{}: not found in the environment {} (chosen by {})",
+                Path::new(name).display(),
+                found.env.root.display(),
+                found.source
+            ),
+        )),
+    }
+}
+
+fn absolute(p: &Path, cwd: Option<&Path>) -> PathBuf {
+    match cwd {
+        Some(cwd) if p.is_relative() => cwd.join(p),
+        _ => p.to_path_buf(),
+    }
+}

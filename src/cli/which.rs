@@ -1,0 +1,146 @@
+//! `venvexec which [NAME] [-v] [--json]`: what the shim for NAME would run
+//! here, and why. It renders the very `Plan` the shim acts on.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::cli::json;
+use crate::exec;
+use crate::fail::{self, Fail};
+use crate::resolve::{self, Inputs, Resolution};
+use crate::shim::{self, Plan};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The shim name to ask about
+    #[arg(default_value = "python")]
+    name: OsString,
+    /// Also print the reason, and every source that was skipped
+    #[arg(short, long)]
+    verbose: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
+    let inputs = Inputs::from_process(venv);
+    let cwd = inputs.cwd.as_deref().ok();
+    let (res, plan) = match resolve::resolve(&inputs) {
+        Ok(res) => {
+            let plan = shim::plan(
+                &args.name,
+                &res,
+                exec::self_id(),
+                std::env::var_os("PATH").as_deref(),
+                cwd,
+            );
+            (res, plan)
+        }
+        Err(e) => (
+            Resolution::default(),
+            Plan::Fail(Fail::new(
+                fail::NOT_RUNNABLE,
+                format!("{}: {e}", args.name.display()),
+            )),
+        ),
+    };
+    if args.json {
+        println!("{}", to_json(&args.name, &inputs, &res, &plan));
+    } else {
+        print_text(&inputs, &res, &plan, args.verbose);
+    }
+    Ok(match &plan {
+        Plan::Fail(f) => f.code,
+        _ => 0,
+    })
+}
+
+fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
+    match plan {
+        Plan::InEnv { program, .. } | Plan::FallThrough { program } => {
+            println!("{}", program.display())
+        }
+        Plan::Fail(f) => eprintln!("venvexec: {f}"),
+    }
+    if !verbose {
+        return;
+    }
+    match plan {
+        Plan::InEnv { found, .. } => {
+            println!("  environment: {}", found.env.root.display());
+            println!("  reason: {}", found.source);
+        }
+        Plan::FallThrough { .. } => {
+            println!("  environment: none, so the next one on PATH runs");
+        }
+        Plan::Fail(_) => {
+            if let Some(found) = &res.found {
+                println!("  environment: {}", found.env.root.display());
+                println!("  reason: {}", found.source);
+            }
+        }
+    }
+    if res.found.is_none() {
+        println!("  checked:");
+        for line in resolve::checked(inputs, res) {
+            println!("    {line}");
+        }
+    }
+    for skip in &res.skipped {
+        println!("  skipped: {skip}");
+    }
+}
+
+/// Stable keys: `name`, `action` (`exec` | `fall_through` | `error`),
+/// `program`, `environment`, `source` {`kind`, `description`}, `skipped`
+/// [{`source`, `path`, `reason`}], `error` {`code`, `message`}.
+fn to_json(name: &OsString, _inputs: &Inputs, res: &Resolution, plan: &Plan) -> String {
+    let (action, program, error) = match plan {
+        Plan::InEnv { program, .. } => ("exec", Some(program.as_path()), None),
+        Plan::FallThrough { program } => ("fall_through", Some(program.as_path()), None),
+        Plan::Fail(f) => ("error", None, Some(f)),
+    };
+    let (environment, source) = match &res.found {
+        Some(found) => (
+            json::path(&found.env.root),
+            format!(
+                "{{\"kind\":{},\"description\":{}}}",
+                json::string(found.source.key()),
+                json::string(&found.source.to_string())
+            ),
+        ),
+        None => ("null".into(), "null".into()),
+    };
+    let skipped: Vec<String> = res
+        .skipped
+        .iter()
+        .map(|s| {
+            format!(
+                "{{\"source\":{},\"path\":{},\"reason\":{}}}",
+                json::string(s.source),
+                json::opt_path(s.path.as_deref()),
+                json::string(&s.why)
+            )
+        })
+        .collect();
+    let error = match error {
+        Some(f) => format!(
+            "{{\"code\":{},\"message\":{}}}",
+            f.code,
+            json::string(&f.message)
+        ),
+        None => "null".into(),
+    };
+    format!(
+        "{{\"name\":{},\"action\":{},\"program\":{},\"environment\":{},\"source\":{},\"disabled\":{},\"skipped\":[{}],\"error\":{}}}",
+        json::path(Path::new(name)),
+        json::string(action),
+        json::opt_path(program),
+        environment,
+        source,
+        res.disabled,
+        skipped.join(","),
+        error
+    )
+}

@@ -1,0 +1,226 @@
+//! The edge where venvexec becomes another program: the activated
+//! environment of the child, the PATH search that skips ourselves, and
+//! `execve`.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::venv::{self, Env, FileId};
+
+/// Counts venvexec re-running itself through fall-throughs; see [`Depth`].
+pub const DEPTH_VAR: &str = "VENVEXEC_DEPTH";
+/// Far above any sane chain of nested fall-throughs, far below a fork bomb.
+pub const MAX_DEPTH: u32 = 32;
+
+/// Identity of the running binary, to recognise our own links on PATH
+/// however they are spelled (relative entries, a dir listed twice, hard
+/// links): same device and inode means same program.
+pub fn self_id() -> Option<FileId> {
+    fs::metadata("/proc/self/exe")
+        .or_else(|_| std::env::current_exe().and_then(fs::metadata))
+        .ok()
+        .map(|m| venv::file_id(&m))
+}
+
+/// The next `name` on `path_var` that is executable and is not this binary,
+/// as `execvp` would find it. Empty and relative entries are taken relative
+/// to `cwd`, as the shell does; the result is absolute when `cwd` is known.
+pub fn find_on_path(
+    name: &OsStr,
+    path_var: Option<&OsStr>,
+    cwd: Option<&Path>,
+    me: Option<FileId>,
+) -> Option<PathBuf> {
+    let path_var = path_var?;
+    for entry in path_var.as_bytes().split(|&b| b == b':') {
+        let dir = Path::new(OsStr::from_bytes(if entry.is_empty() {
+            b"."
+        } else {
+            entry
+        }));
+        let mut candidate = match cwd {
+            Some(cwd) if dir.is_relative() => cwd.join(dir),
+            _ => dir.to_path_buf(),
+        };
+        candidate.push(name);
+        let Ok(meta) = fs::metadata(&candidate) else {
+            continue;
+        };
+        if meta.is_file() && meta.mode() & 0o111 != 0 && Some(venv::file_id(&meta)) != me {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// How the child's environment differs from ours.
+pub enum Activation<'a> {
+    /// Run inside `env`: what `source ENV/bin/activate` would have set.
+    Env(&'a Env),
+    /// Pass the environment through, counting one more fall-through.
+    FallThrough { depth: u32 },
+}
+
+/// Builds the child's environment block.
+pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
+    let mut vars: Vec<(OsString, OsString)> = Vec::new();
+    let mut old_path = None;
+    for (k, v) in std::env::vars_os() {
+        match k.as_bytes() {
+            b"VENVEXEC_DEPTH" => continue,
+            b"PATH" if matches!(activation, Activation::Env(_)) => {
+                old_path = Some(v);
+                continue;
+            }
+            b"VIRTUAL_ENV" | b"PYTHONHOME" if matches!(activation, Activation::Env(_)) => continue,
+            _ => vars.push((k, v)),
+        }
+    }
+    match activation {
+        Activation::Env(env) => {
+            vars.push(("VIRTUAL_ENV".into(), env.root.clone().into()));
+            vars.push((
+                "PATH".into(),
+                activated_path(&env.bin(), old_path.as_deref()),
+            ));
+        }
+        Activation::FallThrough { depth } => {
+            vars.push((DEPTH_VAR.into(), depth.to_string().into()));
+        }
+    }
+    vars
+}
+
+/// `ENV/bin` first on PATH, as `activate` does; not added twice when a
+/// nested call is already inside it, so PATH does not grow per level.
+pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
+    let bin = bin.as_os_str();
+    let Some(old) = old else {
+        // activate would leave `ENV/bin:` with an empty (= cwd) tail; give
+        // the child the usual system directories instead.
+        let mut p = bin.to_os_string();
+        p.push(":/usr/local/bin:/usr/bin:/bin");
+        return p;
+    };
+    let first = old.as_bytes().split(|&b| b == b':').next().unwrap_or(b"");
+    if first == bin.as_bytes() {
+        return old.to_os_string();
+    }
+    let mut p = bin.to_os_string();
+    if !old.is_empty() {
+        p.push(":");
+        p.push(old);
+    }
+    p
+}
+
+/// Replaces this process with `program`. argv[0] is the absolute `program`
+/// path: CPython finds `pyvenv.cfg` from argv[0], so a bare `python` there
+/// would silently lose the venv. Returns only on failure.
+pub fn exec(program: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
+    let mut strings: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 1);
+    strings.push(cstr(program.as_os_str().as_bytes()));
+    strings.extend(args.iter().map(|a| cstr(a.as_bytes())));
+    let argv = pointers(&strings);
+
+    let env_strings: Vec<Vec<u8>> = env
+        .iter()
+        .map(|(k, v)| {
+            let mut s = Vec::with_capacity(k.len() + v.len() + 2);
+            s.extend_from_slice(k.as_bytes());
+            s.push(b'=');
+            s.extend_from_slice(v.as_bytes());
+            s.push(0);
+            s
+        })
+        .collect();
+    let envp = pointers(&env_strings);
+
+    crate::platform::restore_default_signals();
+    // SAFETY: argv and envp are NUL-terminated arrays of pointers to
+    // NUL-terminated strings that outlive the call.
+    unsafe { libc::execve(strings[0].as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Bytes from argv and environ cannot hold NUL; one from elsewhere that
+/// does is cut there, as C would read it.
+fn cstr(bytes: &[u8]) -> Vec<u8> {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let mut v = Vec::with_capacity(end + 1);
+    v.extend_from_slice(&bytes[..end]);
+    v.push(0);
+    v
+}
+
+fn pointers(strings: &[Vec<u8>]) -> Vec<*const libc::c_char> {
+    let mut v: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr().cast()).collect();
+    v.push(std::ptr::null());
+    v
+}
+
+/// Exit status for a failed exec, as shells report it.
+pub fn exit_code_for(err: &io::Error) -> u8 {
+    if err.kind() == io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activated_path_prepends_once() {
+        let bin = Path::new("/p/.venv/bin");
+        assert_eq!(
+            activated_path(bin, Some(OsStr::new("/usr/bin"))),
+            OsString::from("/p/.venv/bin:/usr/bin")
+        );
+        assert_eq!(
+            activated_path(bin, Some(OsStr::new("/p/.venv/bin:/usr/bin"))),
+            OsString::from("/p/.venv/bin:/usr/bin")
+        );
+        assert_eq!(
+            activated_path(bin, Some(OsStr::new(""))),
+            OsString::from("/p/.venv/bin")
+        );
+        assert!(
+            activated_path(bin, None)
+                .to_string_lossy()
+                .ends_with(":/usr/bin:/bin")
+        );
+    }
+
+    #[test]
+    fn path_search_skips_non_executables_and_self() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("tool"), "").unwrap();
+        fs::write(b.join("tool"), "").unwrap();
+        fs::set_permissions(b.join("tool"), fs::Permissions::from_mode(0o755)).unwrap();
+        let path = OsString::from(format!("{}:{}", a.display(), b.display()));
+        let found = find_on_path(OsStr::new("tool"), Some(&path), None, None);
+        assert_eq!(found, Some(b.join("tool")));
+        let me = Some(venv::file_id(&fs::metadata(b.join("tool")).unwrap()));
+        assert_eq!(
+            find_on_path(OsStr::new("tool"), Some(&path), None, me),
+            None
+        );
+        // Relative entries resolve against the given working directory.
+        let rel = OsString::from("b");
+        assert_eq!(
+            find_on_path(OsStr::new("tool"), Some(&rel), Some(dir.path()), None),
+            Some(dir.path().join("b/tool"))
+        );
+    }
+}

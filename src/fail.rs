@@ -1,0 +1,39 @@
+//! How venvexec ends when it cannot run what was asked: one message on
+//! stderr, starting `venvexec: `, and an exit code a shell understands.
+
+use std::fmt;
+
+/// Exit codes of the contract.
+pub const NOT_FOUND: u8 = 127;
+pub const NOT_RUNNABLE: u8 = 126;
+pub const USAGE: u8 = 2;
+pub const FAILURE: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn new(code: u8, message: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// Prints the message and exits. Never returns.
+pub fn exit(fail: &Fail) -> ! {
+    eprintln!("venvexec: {}", fail.message);
+    std::process::exit(i32::from(fail.code))
+}

@@ -1,0 +1,289 @@
+//! Which environment is meant here. The preference order lives in
+//! [`resolve`], readable top to bottom; each source is a module that returns
+//! what it found, and notes what it skipped and why.
+
+mod activated;
+mod explicit;
+pub mod inherited;
+mod project;
+pub mod trust;
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::venv::{Env, NotEnv};
+
+/// A snapshot of everything the decision depends on besides the
+/// filesystem, so that the order can be tested without touching the
+/// process's own environment.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `--venv DIR` from the command line, which beats every variable.
+    pub venv_flag: Option<OsString>,
+    pub venv_var: Option<OsString>,
+    pub disabled: bool,
+    pub virtual_env: Option<OsString>,
+    pub conda_prefix: Option<OsString>,
+    pub conda_default_env: Option<OsString>,
+    pub conda_root: Option<OsString>,
+    pub cwd: Result<PathBuf, String>,
+    pub names: Option<OsString>,
+    pub ceilings: Option<OsString>,
+    pub safe_dirs: Option<OsString>,
+    pub across_filesystems: bool,
+    /// Whether to look at ancestor processes (source 4).
+    pub inherit: bool,
+    pub uid: u32,
+}
+
+impl Inputs {
+    pub fn from_process(venv_flag: Option<OsString>) -> Inputs {
+        let var = |k: &str| std::env::var_os(k);
+        Inputs {
+            venv_flag,
+            venv_var: var("VENVEXEC_VENV").filter(|v| !v.is_empty()),
+            disabled: var("VENVEXEC_DISABLE").is_some_and(|v| is_truthy(&v)),
+            virtual_env: var("VIRTUAL_ENV").filter(|v| !v.is_empty()),
+            conda_prefix: var("CONDA_PREFIX").filter(|v| !v.is_empty()),
+            conda_default_env: var("CONDA_DEFAULT_ENV"),
+            conda_root: var("_CONDA_ROOT").or_else(|| var("CONDA_ROOT")),
+            cwd: std::env::current_dir().map_err(|e| describe_cwd_error(&e)),
+            names: var("VENVEXEC_NAMES"),
+            ceilings: var("VENVEXEC_CEILING_DIRS"),
+            safe_dirs: var("VENVEXEC_SAFE_DIRS"),
+            across_filesystems: var("VENVEXEC_ACROSS_FILESYSTEMS").is_some_and(|v| is_truthy(&v)),
+            inherit: !var("VENVEXEC_NO_INHERIT").is_some_and(|v| is_truthy(&v)),
+            // SAFETY: getuid cannot fail.
+            uid: unsafe { libc::getuid() },
+        }
+    }
+}
+
+/// `1`, `true`, `yes`, anything non-empty that is not an explicit "no":
+/// a switch someone bothered to set is on unless it clearly says off.
+pub fn is_truthy(v: &OsStr) -> bool {
+    let b = v.as_encoded_bytes();
+    !(b.is_empty()
+        || b == b"0"
+        || b.eq_ignore_ascii_case(b"false")
+        || b.eq_ignore_ascii_case(b"no")
+        || b.eq_ignore_ascii_case(b"off"))
+}
+
+fn describe_cwd_error(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::NotFound {
+        "the working directory no longer exists".into()
+    } else {
+        format!("the working directory cannot be read: {e}")
+    }
+}
+
+/// Where an environment came from. `Display` is the wording users read in
+/// `which -v`, `doctor` and error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Explicit { flag: bool },
+    VirtualEnv,
+    Conda,
+    Project { dir: PathBuf, via: Via },
+    Inherited { pid: u32, exe: PathBuf },
+}
+
+/// Which convention marked a project's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An in-project directory such as `.venv` or `venv`.
+    Dir(OsString),
+}
+
+impl Source {
+    /// Discovered environments are subject to the ownership rules; the ones
+    /// the user named or activated are their own choice.
+    pub fn is_discovered(&self) -> bool {
+        matches!(self, Source::Project { .. } | Source::Inherited { .. })
+    }
+
+    /// A short stable key for `--json`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Source::Explicit { flag: true } => "flag",
+            Source::Explicit { flag: false } => "explicit",
+            Source::VirtualEnv => "virtual_env",
+            Source::Conda => "conda",
+            Source::Project { .. } => "project",
+            Source::Inherited { .. } => "inherited",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Explicit { flag: true } => f.write_str("--venv"),
+            Source::Explicit { flag: false } => f.write_str("VENVEXEC_VENV"),
+            Source::VirtualEnv => f.write_str("VIRTUAL_ENV (activated environment)"),
+            Source::Conda => f.write_str("CONDA_PREFIX (activated conda environment)"),
+            Source::Project {
+                dir,
+                via: Via::Dir(name),
+            } => write!(
+                f,
+                "project environment {} in {}",
+                Path::new(name).display(),
+                dir.display()
+            ),
+            Source::Inherited { pid, exe } => {
+                write!(f, "inherited from PID {pid} ({})", exe.display())
+            }
+        }
+    }
+}
+
+/// A source that was looked at and passed over, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub source: &'static str,
+    pub path: Option<PathBuf>,
+    pub why: String,
+}
+
+impl Skip {
+    pub fn new(source: &'static str, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
+        Skip {
+            source,
+            path: Some(path.into()),
+            why: why.to_string(),
+        }
+    }
+
+    pub fn note(source: &'static str, why: impl fmt::Display) -> Skip {
+        Skip {
+            source,
+            path: None,
+            why: why.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} {}: {}", self.source, p.display(), self.why),
+            None => write!(f, "{}: {}", self.source, self.why),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub env: Env,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolution {
+    pub found: Option<Found>,
+    pub skipped: Vec<Skip>,
+    /// `VENVEXEC_DISABLE` was set: nothing was looked at.
+    pub disabled: bool,
+}
+
+/// The environment the user named does not work. Never a fall-through:
+/// silently running the system Python instead is the bug venvexec exists
+/// to prevent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplicitError {
+    pub flag: bool,
+    pub path: PathBuf,
+    pub why: NotEnv,
+}
+
+impl fmt::Display for ExplicitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = if self.flag {
+            "--venv"
+        } else {
+            "VENVEXEC_VENV="
+        };
+        let sep = if self.flag { " " } else { "" };
+        write!(
+            f,
+            "{origin}{sep}{} is not a usable environment: {}\n  hint: point it at a directory made by `python3 -m venv`, or unset it",
+            self.path.display(),
+            self.why
+        )
+    }
+}
+
+/// The resolution order of the contract, first usable source wins.
+pub fn resolve(inp: &Inputs) -> Result<Resolution, ExplicitError> {
+    // 1. Explicit. The command-line flag beats everything; the kill switch
+    //    beats the variable, so `VENVEXEC_DISABLE=1` always means "hands off".
+    if let Some(dir) = &inp.venv_flag {
+        return explicit::resolve(dir, true).map(Resolution::found);
+    }
+    if inp.disabled {
+        return Ok(Resolution {
+            disabled: true,
+            ..Resolution::default()
+        });
+    }
+    if let Some(dir) = &inp.venv_var {
+        return explicit::resolve(dir, false).map(Resolution::found);
+    }
+
+    let mut skipped = Vec::new();
+    // 2. Activated.
+    let found = activated::virtual_env(inp, &mut skipped)
+        .or_else(|| activated::conda(inp, &mut skipped))
+        // 3. Project, from the working directory up.
+        .or_else(|| project::discover(inp, &mut skipped))
+        // 4. Inherited from the Python process that shelled out.
+        .or_else(|| inherited::discover(inp, &mut skipped));
+    Ok(Resolution {
+        found,
+        skipped,
+        disabled: false,
+    })
+}
+
+impl Resolution {
+    fn found(found: Found) -> Resolution {
+        Resolution {
+            found: Some(found),
+            ..Resolution::default()
+        }
+    }
+}
+
+/// What the order looked at, in words, for "no environment found" errors
+/// and `which -v`: one line per source.
+pub fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
+    let set = |v: &Option<OsString>| match v {
+        Some(v) => format!("= {}", Path::new(v).display()),
+        None => "not set".to_string(),
+    };
+    if res.disabled {
+        return vec!["VENVEXEC_DISABLE is set: no source was consulted".into()];
+    }
+    let mut lines = vec![
+        format!(
+            "--venv / VENVEXEC_VENV: {}",
+            set(&inp.venv_flag.clone().or(inp.venv_var.clone()))
+        ),
+        format!("VIRTUAL_ENV: {}", set(&inp.virtual_env)),
+        format!("CONDA_PREFIX: {}", set(&inp.conda_prefix)),
+    ];
+    match &inp.cwd {
+        Ok(cwd) => lines.push(format!(
+            "project: {} from {} upwards",
+            project::names_shown(inp.names.as_deref()),
+            cwd.display()
+        )),
+        Err(why) => lines.push(format!("project: {why}")),
+    }
+    lines.push(inherited::checked(inp));
+    lines
+}

@@ -1,0 +1,199 @@
+//! Source 3: the project's environment, found by walking from the working
+//! directory up through its parents, like git finds `.git`.
+//!
+//! The walk uses the physical working directory (what `getcwd` returns,
+//! symlinks already resolved, like `pwd -P`), so it can never loop and a
+//! project reached through a symlink finds the `.venv` of its real location.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::{Found, Inputs, Skip, Source, Via, trust};
+use crate::venv::{self, Require};
+
+const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
+const LABEL: &str = "project";
+
+pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
+    let cwd = match &inp.cwd {
+        Ok(cwd) => cwd,
+        Err(why) => {
+            skipped.push(Skip::note(LABEL, why));
+            return None;
+        }
+    };
+    let names = names(inp.names.as_deref());
+    let ceilings = ceilings(inp.ceilings.as_deref());
+    let start_dev = match fs::metadata(cwd) {
+        Ok(m) => m.dev(),
+        Err(e) => {
+            skipped.push(Skip::new(LABEL, cwd, format!("cannot be read: {e}")));
+            return None;
+        }
+    };
+
+    // One buffer for the whole walk: push a name, look, pop.
+    let mut dir = cwd.clone();
+    loop {
+        for name in &names {
+            dir.push(name);
+            let outcome = look(&dir, inp, skipped);
+            dir.pop();
+            match outcome {
+                Look::Nothing => {}
+                Look::Found(env) => {
+                    return Some(Found {
+                        env,
+                        source: Source::Project {
+                            dir,
+                            via: Via::Dir(name.to_os_string()),
+                        },
+                    });
+                }
+                // As git does: an untrusted hit ends discovery here. Climbing
+                // on would hand the choice to whoever can write the parent.
+                Look::Untrusted => return None,
+            }
+        }
+        if !dir.pop() {
+            return None;
+        }
+        if ceilings.iter().any(|c| *c == dir) {
+            skipped.push(Skip::new(
+                LABEL,
+                &dir,
+                "is a VENVEXEC_CEILING_DIRS entry: the walk stopped below it",
+            ));
+            return None;
+        }
+        if !inp.across_filesystems {
+            match fs::metadata(&dir) {
+                Ok(m) if m.dev() != start_dev => {
+                    skipped.push(Skip::new(
+                        LABEL,
+                        &dir,
+                        "is on another filesystem: the walk stopped (set VENVEXEC_ACROSS_FILESYSTEMS=1 to go on)",
+                    ));
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    skipped.push(Skip::new(LABEL, &dir, format!("cannot be read: {e}")));
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+enum Look {
+    Nothing,
+    Found(venv::Env),
+    Untrusted,
+}
+
+fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
+    // The common case, nothing here, costs exactly one lstat.
+    match fs::symlink_metadata(candidate) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Look::Nothing,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::Nothing,
+        Err(e) => {
+            skipped.push(Skip::new(LABEL, candidate, format!("cannot be read: {e}")));
+            return Look::Nothing;
+        }
+    }
+    let env = match venv::probe(candidate, Require::Marker) {
+        Ok(env) => env,
+        Err(venv::NotEnv::Missing) => {
+            let to = venv::missing_link_target(candidate);
+            skipped.push(Skip::new(
+                LABEL,
+                candidate,
+                format!("is a dangling symlink ({} does not exist)", to.display()),
+            ));
+            return Look::Nothing;
+        }
+        Err(why) => {
+            skipped.push(Skip::new(LABEL, candidate, why));
+            return Look::Nothing;
+        }
+    };
+    let found_in = candidate.parent().unwrap_or(candidate);
+    match trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
+        Ok(()) => Look::Found(env),
+        Err(why) => {
+            skipped.push(Skip::new(
+                LABEL,
+                candidate,
+                format!("not trusted: {why}; {}", trust::hint(candidate)),
+            ));
+            Look::Untrusted
+        }
+    }
+}
+
+/// `VENVEXEC_NAMES=.venv:venv`. Entries that are empty or are not a plain
+/// directory name are ignored; if none is left the default applies.
+fn names(var: Option<&OsStr>) -> Vec<&OsStr> {
+    let mut out: Vec<&OsStr> = Vec::new();
+    if let Some(v) = var {
+        for part in v.as_encoded_bytes().split(|&b| b == b':') {
+            if part.is_empty() || part == b"." || part == b".." || part.contains(&b'/') {
+                continue;
+            }
+            // SAFETY: split of OsStr bytes at an ASCII byte is valid OsStr.
+            out.push(unsafe { OsStr::from_encoded_bytes_unchecked(part) });
+        }
+    }
+    if out.is_empty() {
+        out.extend(DEFAULT_NAMES.iter().map(OsStr::new));
+    }
+    out
+}
+
+/// `VENVEXEC_CEILING_DIRS`, like `GIT_CEILING_DIRECTORIES`: absolute
+/// entries, resolved to their physical path (the walk is physical too);
+/// entries that do not exist are ignored.
+fn ceilings(var: Option<&OsStr>) -> Vec<PathBuf> {
+    let Some(v) = var else { return Vec::new() };
+    v.as_encoded_bytes()
+        .split(|&b| b == b':')
+        .filter(|p| p.first() == Some(&b'/'))
+        .filter_map(|p| {
+            let p = OsString::from(unsafe { OsStr::from_encoded_bytes_unchecked(p) });
+            fs::canonicalize(p).ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_ignore_garbage_and_default_when_empty() {
+        assert_eq!(names(None), [".venv", "venv"]);
+        assert_eq!(names(Some(OsStr::new(""))), [".venv", "venv"]);
+        assert_eq!(names(Some(OsStr::new("::a/b:..:."))), [".venv", "venv"]);
+        assert_eq!(names(Some(OsStr::new("env::.env"))), ["env", ".env"]);
+    }
+
+    #[test]
+    fn ceilings_ignore_relative_and_missing() {
+        let c = ceilings(Some(OsStr::new("relative:/definitely/not/here::/")));
+        assert_eq!(c, [PathBuf::from("/")]);
+    }
+}
+
+/// The directory names the walk looks for, as a user would write them.
+pub fn names_shown(var: Option<&OsStr>) -> String {
+    names(var)
+        .iter()
+        .map(|n| Path::new(n).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

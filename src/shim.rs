@@ -1,0 +1,183 @@
+//! The shim face: started as `python`, `pip`, …, decide and exec.
+//!
+//! This runs on every `python` call on the machine, so it does only what
+//! the decision needs: read a few variables, walk up from the working
+//! directory, exec. No clap, no config files, no process spawned.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use crate::exec::{self, Activation};
+use crate::fail::{self, Fail};
+use crate::resolve::{self, Found, Inputs, Resolution};
+use crate::venv::{self, FileId, Tool};
+
+/// What the shim for a name will do. `which` prints this same value.
+#[derive(Debug)]
+pub enum Plan {
+    /// Run `program` from the environment that was found.
+    InEnv {
+        found: Found,
+        program: PathBuf,
+    },
+    /// No environment wants this call: run the next `name` on PATH.
+    FallThrough {
+        program: PathBuf,
+    },
+    Fail(Fail),
+}
+
+pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
+    let depth = match check_depth(name) {
+        Ok(d) => d,
+        Err(f) => fail::exit(&f),
+    };
+    let inputs = Inputs::from_process(None);
+    let me = exec::self_id();
+    let plan = match resolve::resolve(&inputs) {
+        Ok(res) => plan(
+            name,
+            &res,
+            me,
+            std::env::var_os("PATH").as_deref(),
+            inputs.cwd.as_deref().ok(),
+        ),
+        Err(e) => Plan::Fail(Fail::new(
+            fail::NOT_RUNNABLE,
+            format!("{}: {e}", name.display()),
+        )),
+    };
+    let fail = match plan {
+        Plan::InEnv { found, program } => {
+            let env = exec::child_env(&Activation::Env(&found.env));
+            let err = exec::exec(&program, &args, &env);
+            exec_failure(&program, &err)
+        }
+        Plan::FallThrough { program } => {
+            let env = exec::child_env(&Activation::FallThrough { depth: depth + 1 });
+            let err = exec::exec(&program, &args, &env);
+            exec_failure(&program, &err)
+        }
+        Plan::Fail(f) => f,
+    };
+    fail::exit(&fail)
+}
+
+/// The decision, shared by the shim and `venvexec which`.
+pub fn plan(
+    name: &OsStr,
+    res: &Resolution,
+    me: Option<FileId>,
+    path_var: Option<&OsStr>,
+    cwd: Option<&Path>,
+) -> Plan {
+    let Some(found) = &res.found else {
+        return fall_through(name, path_var, cwd, me);
+    };
+    match plan_in_env(name, found, me) {
+        Ok(program) => Plan::InEnv {
+            found: found.clone(),
+            program,
+        },
+        Err(Some(fail)) => Plan::Fail(fail),
+        // A console script the environment lacks: activation would find the
+        // next one on PATH too, so do the same.
+        Err(None) => fall_through(name, path_var, cwd, me),
+    }
+}
+
+/// `ENV/bin/NAME` when it can run. `Err(None)`: missing, and not a name
+/// that must come from the environment, so the caller may look elsewhere.
+pub fn plan_in_env(
+    name: &OsStr,
+    found: &Found,
+    me: Option<FileId>,
+) -> Result<PathBuf, Option<Fail>> {
+    let shown = name.display();
+    let env_root = found.env.root.display();
+    let fail = match venv::find_tool(&found.env.bin(), name, me) {
+        Tool::Runnable(program) => return Ok(program),
+        Tool::Missing(path) if venv::is_python_family(name) => Fail::new(
+            fail::NOT_FOUND,
+            format!(
+                "{shown}: not found in the environment {env_root} (chosen by {})\n  \
+                 hint: {} does not exist; install it into that environment, choose another with VENVEXEC_VENV, \
+                 or run with VENVEXEC_DISABLE=1 to use the system's",
+                found.source,
+                path.display()
+            ),
+        ),
+        Tool::Missing(_) => return Err(None),
+        Tool::Dangling { path, target } => Fail::new(
+            fail::NOT_RUNNABLE,
+            format!(
+                "{shown}: {} is a broken link: {} does not exist (environment {env_root}, chosen by {})\n  \
+                 hint: the Python it was made from was removed or upgraded; recreate the venv: python3 -m venv --clear {env_root}",
+                path.display(),
+                target.display(),
+                found.source
+            ),
+        ),
+        Tool::NotRunnable { path, why } => Fail::new(
+            fail::NOT_RUNNABLE,
+            format!(
+                "{shown}: {} {why} (environment {env_root}, chosen by {})\n  hint: repair or recreate the environment",
+                path.display(),
+                found.source
+            ),
+        ),
+        Tool::IsSelf(path) => Fail::new(
+            fail::NOT_RUNNABLE,
+            format!(
+                "{shown}: {} is a venvexec shim, not an interpreter (environment {env_root}, chosen by {})\n  \
+                 hint: point VENVEXEC_VENV at a real virtual environment, not at the shims directory",
+                path.display(),
+                found.source
+            ),
+        ),
+    };
+    Err(Some(fail))
+}
+
+fn fall_through(
+    name: &OsStr,
+    path_var: Option<&OsStr>,
+    cwd: Option<&Path>,
+    me: Option<FileId>,
+) -> Plan {
+    match exec::find_on_path(name, path_var, cwd, me) {
+        Some(program) => Plan::FallThrough { program },
+        None => Plan::Fail(Fail::new(
+            fail::NOT_FOUND,
+            format!("{}: command not found", name.display()),
+        )),
+    }
+}
+
+fn exec_failure(program: &Path, err: &std::io::Error) -> Fail {
+    Fail::new(
+        exec::exit_code_for(err),
+        format!("cannot run {}: {err}", program.display()),
+    )
+}
+
+/// The second line of defence against loops: a wrapper later on PATH that
+/// runs `python` again would come straight back through the shims.
+fn check_depth(name: &OsStr) -> Result<u32, Fail> {
+    let depth = std::env::var_os(exec::DEPTH_VAR)
+        .and_then(|v| v.to_str().and_then(|s| s.parse::<u32>().ok()))
+        .unwrap_or(0);
+    if depth >= exec::MAX_DEPTH {
+        return Err(Fail::new(
+            fail::NOT_RUNNABLE,
+            format!(
+                "{}: stopped a loop: the shim has handed the call on {depth} times ({}={depth})\n  \
+                 hint: something on PATH after the shims directory runs `{}` again; remove it or set VENVEXEC_DISABLE=1",
+                name.display(),
+                exec::DEPTH_VAR,
+                name.display()
+            ),
+        ));
+    }
+    Ok(depth)
+}

@@ -1,0 +1,333 @@
+//! What a Python environment is on disk: a prefix with `bin/` and, for a
+//! venv, a `pyvenv.cfg`; a conda env has `conda-meta/` instead.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// An environment directory that looks usable (its interpreter entry exists,
+/// though it may still dangle: that is reported when we try to run it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    pub root: PathBuf,
+    pub kind: EnvKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    /// `pyvenv.cfg` at the root (venv, virtualenv >= 20, uv, poetry, pdm …).
+    Venv,
+    /// `conda-meta/` at the root.
+    Conda,
+    /// Neither marker, but a `bin/python`: accepted only when the user named
+    /// the directory themselves (legacy virtualenv, a hand-made prefix).
+    Prefix,
+}
+
+/// Why a directory is not a usable environment. Each variant is worded for
+/// the user in `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotEnv {
+    Missing,
+    NotADirectory,
+    Unreadable(String),
+    NoConfig,
+    NoInterpreter,
+}
+
+impl fmt::Display for NotEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotEnv::Missing => f.write_str("directory does not exist"),
+            NotEnv::NotADirectory => f.write_str("is not a directory"),
+            NotEnv::Unreadable(e) => write!(f, "cannot be read: {e}"),
+            NotEnv::NoConfig => f.write_str("has no pyvenv.cfg"),
+            NotEnv::NoInterpreter => f.write_str("has no bin/python or bin/python3"),
+        }
+    }
+}
+
+impl Env {
+    pub fn bin(&self) -> PathBuf {
+        self.root.join("bin")
+    }
+
+    /// The interpreter entry used to call the environment "python": prefer
+    /// `bin/python`, as activation would.
+    pub fn python(&self) -> PathBuf {
+        let bin = self.bin();
+        let python = bin.join("python");
+        if fs::symlink_metadata(&python).is_ok() {
+            return python;
+        }
+        bin.join("python3")
+    }
+
+    pub fn config(&self) -> Option<PathBuf> {
+        match self.kind {
+            EnvKind::Venv => Some(self.root.join("pyvenv.cfg")),
+            _ => None,
+        }
+    }
+}
+
+/// How strict to be about what counts as an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Require {
+    /// Discovered environments must carry `pyvenv.cfg` (or be conda envs):
+    /// a stray `venv/` folder of sources must never be taken for one.
+    Marker,
+    /// Named by the user: a prefix with an interpreter is enough.
+    Interpreter,
+}
+
+/// Checks that `root` is an environment. Costs a few `stat`s; no reads.
+pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
+    let meta = match fs::metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(NotEnv::Missing),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Err(NotEnv::Missing),
+        Err(e) => return Err(NotEnv::Unreadable(e.to_string())),
+    };
+    if !meta.is_dir() {
+        return Err(NotEnv::NotADirectory);
+    }
+    let kind = if is_file(&root.join("pyvenv.cfg")) {
+        EnvKind::Venv
+    } else if fs::metadata(root.join("conda-meta")).is_ok_and(|m| m.is_dir()) {
+        EnvKind::Conda
+    } else if require == Require::Marker {
+        return Err(NotEnv::NoConfig);
+    } else {
+        EnvKind::Prefix
+    };
+    let bin = root.join("bin");
+    let has_python = ["python", "python3"]
+        .iter()
+        .any(|n| fs::symlink_metadata(bin.join(n)).is_ok());
+    if !has_python {
+        return Err(NotEnv::NoInterpreter);
+    }
+    Ok(Env {
+        root: root.to_path_buf(),
+        kind,
+    })
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The outcome of looking for a program inside an environment's `bin/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tool {
+    Runnable(PathBuf),
+    Missing(PathBuf),
+    /// A symlink chain that ends nowhere: the base Python was removed or
+    /// upgraded under the venv. `target` is the first path that is missing.
+    Dangling {
+        path: PathBuf,
+        target: PathBuf,
+    },
+    NotRunnable {
+        path: PathBuf,
+        why: String,
+    },
+    /// The entry is this very binary: running it would only come back here.
+    IsSelf(PathBuf),
+}
+
+/// Identity of a file: device and inode. Two paths with the same identity
+/// are the same program, whatever the links in between.
+pub type FileId = (u64, u64);
+
+pub fn file_id(meta: &fs::Metadata) -> FileId {
+    (meta.dev(), meta.ino())
+}
+
+pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
+    let path = bin.join(name);
+    match fs::metadata(&path) {
+        Ok(meta) => classify(path, &meta, me),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::symlink_metadata(&path) {
+            Ok(_) => {
+                let target = missing_link_target(&path);
+                Tool::Dangling { path, target }
+            }
+            Err(_) => Tool::Missing(path),
+        },
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Tool::Missing(path),
+        Err(e) => Tool::NotRunnable {
+            path,
+            why: e.to_string(),
+        },
+    }
+}
+
+pub fn classify(path: PathBuf, meta: &fs::Metadata, me: Option<FileId>) -> Tool {
+    if meta.is_dir() {
+        return Tool::NotRunnable {
+            path,
+            why: "is a directory".into(),
+        };
+    }
+    if meta.mode() & 0o111 == 0 {
+        return Tool::NotRunnable {
+            path,
+            why: "is not executable".into(),
+        };
+    }
+    if me == Some(file_id(meta)) {
+        return Tool::IsSelf(path);
+    }
+    Tool::Runnable(path)
+}
+
+/// Follows a dangling symlink chain to the first path that does not exist,
+/// so the message names what was actually removed (`/usr/bin/python3.11`),
+/// not the venv's own link.
+pub fn missing_link_target(link: &Path) -> PathBuf {
+    let mut current = link.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = fs::read_link(&current) else {
+            return current;
+        };
+        let next = match current.parent() {
+            Some(dir) if target.is_relative() => dir.join(&target),
+            _ => target,
+        };
+        if fs::symlink_metadata(&next).is_err() {
+            return next;
+        }
+        current = next;
+    }
+    current
+}
+
+/// `pyvenv.cfg` keys we care about. Parsed like CPython's getpath does:
+/// `key = value` lines, keys compared case-insensitively, anything else
+/// ignored. Never fails: a file that is binary or malformed just yields
+/// fewer keys.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub home: Option<String>,
+    pub version: Option<String>,
+    pub include_system_site_packages: Option<bool>,
+}
+
+/// Cap on how much of `pyvenv.cfg` is read: the real file is a few hundred
+/// bytes, and a huge one must not stall every `python` on the machine.
+pub const CONFIG_READ_LIMIT: u64 = 64 * 1024;
+
+pub fn read_config(path: &Path) -> io::Result<Config> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    fs::File::open(path)?
+        .take(CONFIG_READ_LIMIT)
+        .read_to_end(&mut buf)?;
+    Ok(parse_config(&buf))
+}
+
+pub fn parse_config(bytes: &[u8]) -> Config {
+    let mut cfg = Config::default();
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let value = value.trim().to_string();
+        match key.as_str() {
+            "home" => cfg.home = Some(value),
+            "version" | "version_info" => cfg.version = Some(value),
+            "include-system-site-packages" => {
+                cfg.include_system_site_packages = Some(value.eq_ignore_ascii_case("true"))
+            }
+            _ => {}
+        }
+    }
+    cfg
+}
+
+/// Names that belong to the interpreter itself: when an environment was
+/// chosen but lacks one of these, running the system's copy would silently
+/// run the wrong packages, so it is an error instead of a fall-through.
+pub fn is_python_family(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    b.starts_with(b"python") || b.starts_with(b"pip")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn config_keys_are_case_insensitive_and_trimmed() {
+        let cfg =
+            parse_config(b"home = /usr/bin\nInclude-System-Site-Packages = TRUE\nversion=3.12.1\n");
+        assert_eq!(cfg.home.as_deref(), Some("/usr/bin"));
+        assert_eq!(cfg.include_system_site_packages, Some(true));
+        assert_eq!(cfg.version.as_deref(), Some("3.12.1"));
+    }
+
+    #[test]
+    fn config_tolerates_garbage() {
+        assert_eq!(
+            parse_config(b"\xff\xfe\0= \n==\nnoequals"),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn python_family_names() {
+        for n in ["python", "python3", "python3.99", "pip", "pip3.12"] {
+            assert!(is_python_family(OsStr::new(n)), "{n}");
+        }
+        for n in ["pytest", "ipython", "black"] {
+            assert!(!is_python_family(OsStr::new(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn probe_requires_marker_for_discovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("bin")).unwrap();
+        fs::write(root.join("bin/python"), "").unwrap();
+        assert_eq!(probe(root, Require::Marker), Err(NotEnv::NoConfig));
+        assert_eq!(
+            probe(root, Require::Interpreter).unwrap().kind,
+            EnvKind::Prefix
+        );
+        fs::write(root.join("pyvenv.cfg"), "home = /x\n").unwrap();
+        assert_eq!(probe(root, Require::Marker).unwrap().kind, EnvKind::Venv);
+        assert_eq!(
+            probe(&root.join("nope"), Require::Marker),
+            Err(NotEnv::Missing)
+        );
+        assert_eq!(
+            probe(&root.join("pyvenv.cfg"), Require::Marker),
+            Err(NotEnv::NotADirectory)
+        );
+    }
+
+    #[test]
+    fn dangling_chain_names_the_missing_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path();
+        symlink("python3", bin.join("python")).unwrap();
+        symlink(bin.join("gone/python3.11"), bin.join("python3")).unwrap();
+        match find_tool(bin, OsStr::new("python"), None) {
+            Tool::Dangling { target, .. } => assert_eq!(target, bin.join("gone/python3.11")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            find_tool(bin, OsStr::new("pip"), None),
+            Tool::Missing(_)
+        ));
+    }
+}
