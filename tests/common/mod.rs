@@ -1,0 +1,196 @@
+//! Shared fixtures for the integration tests: real virtual environments
+//! made by the machine's Python, real shims in a temp dir, and commands run
+//! with a clean, controlled environment.
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The venvexec binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_venvexec"))
+}
+
+/// Directories a child needs for `sh`, `make`, `env`, but no Python of
+/// ours: `/usr/bin/python3` may be there, and is what "the system Python"
+/// means in these tests.
+pub const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The machine's default Python, as a real interpreter path (not a pyenv
+/// shim script, which would slow every test down).
+pub fn python3() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 must be on PATH to run the tests");
+        assert!(out.status.success(), "python3 -c failed");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// Other CPython 3 versions that pyenv has, when present: each a real
+/// interpreter path with a working `venv` module. Empty when pyenv is not
+/// installed, and tests then cover only the default Python.
+pub fn pyenv_pythons() -> Vec<PathBuf> {
+    let root = match Command::new("pyenv").arg("root").output() {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+        _ => return Vec::new(),
+    };
+    let mut found: Vec<PathBuf> = fs::read_dir(root.join("versions"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("3."))
+                .map(|e| e.path().join("bin/python3"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Makes a venv at `dir` with `python -m venv --without-pip`, and writes a
+/// probe module into its site-packages: `import venvprobe` prints which
+/// environment ran (its tag) and proves its site-packages is importable.
+pub fn make_venv_with(python: &Path, dir: &Path, tag: &str) -> PathBuf {
+    let status = Command::new(python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(dir)
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONHOME")
+        .status()
+        .expect("running python -m venv");
+    assert!(status.success(), "python -m venv {} failed", dir.display());
+    write_probe(dir, tag);
+    dir.to_path_buf()
+}
+
+pub fn make_venv(dir: &Path, tag: &str) -> PathBuf {
+    make_venv_with(python3(), dir, tag)
+}
+
+/// The venv's site-packages directory (lib/pythonX.Y/site-packages).
+pub fn site_packages(venv: &Path) -> PathBuf {
+    let lib = venv.join("lib");
+    for e in fs::read_dir(&lib).expect("venv has lib/") {
+        let p = e.unwrap().path().join("site-packages");
+        if p.is_dir() {
+            return p;
+        }
+    }
+    panic!("no site-packages under {}", lib.display());
+}
+
+pub fn write_probe(venv: &Path, tag: &str) {
+    fs::write(
+        site_packages(venv).join("venvprobe.py"),
+        format!("TAG = {tag:?}\n"),
+    )
+    .unwrap();
+}
+
+/// Python one-liner printing `TAG sys.prefix` of whatever ran it.
+pub const PROBE: &str = "import sys, venvprobe; print(venvprobe.TAG, sys.prefix)";
+
+/// A temp dir with a shims dir laid out by the binary under test.
+pub struct Sandbox {
+    pub tmp: tempfile::TempDir,
+    pub shims: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox::with_shims(&["python", "python3", "pip", "pip3"])
+    }
+
+    pub fn with_shims(names: &[&str]) -> Sandbox {
+        let tmp = tempfile::Builder::new().prefix("venvexec-test").tempdir().unwrap();
+        // canonical, so paths we compare with getcwd()-derived ones match
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        let shims = root.join("shims");
+        let home = root.join("home");
+        fs::create_dir_all(&shims).unwrap();
+        fs::create_dir_all(&home).unwrap();
+        for n in names {
+            symlink(bin(), shims.join(n)).unwrap();
+        }
+        Sandbox { tmp, shims, home }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        fs::canonicalize(self.tmp.path()).unwrap()
+    }
+
+    /// A directory under the sandbox, created.
+    pub fn dir(&self, rel: &str) -> PathBuf {
+        let p = self.root().join(rel);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// PATH with the shims first, then the system directories.
+    pub fn path(&self) -> OsString {
+        let mut p = self.shims.clone().into_os_string();
+        p.push(":");
+        p.push(SYSTEM_PATH);
+        p
+    }
+
+    /// A command with a clean environment: only PATH (shims first), HOME
+    /// and LANG, so nothing from the developer's shell leaks in.
+    pub fn cmd(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", self.path())
+            .env("HOME", &self.home)
+            .env("LANG", "C.UTF-8")
+            .current_dir(cwd);
+        c
+    }
+
+    /// `sh -c SCRIPT` in `cwd`, with the sandbox environment.
+    pub fn sh(&self, script: &str, cwd: &Path) -> Command {
+        let mut c = self.cmd("/bin/sh", cwd);
+        c.arg("-c").arg(script);
+        c
+    }
+
+    /// The venvexec CLI.
+    pub fn venvexec(&self, cwd: &Path) -> Command {
+        self.cmd(bin(), cwd)
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and returns the output, printing it when the test fails later.
+pub fn run(c: &mut Command) -> Output {
+    let o = c.output().expect("spawning the command");
+    eprintln!(
+        "status: {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+/// Asserts success and returns the trimmed stdout.
+pub fn ok(c: &mut Command) -> String {
+    let o = run(c);
+    assert!(o.status.success(), "command failed: {:?}", o.status);
+    stdout(&o).trim().to_string()
+}
