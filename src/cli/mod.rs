@@ -1,6 +1,8 @@
 //! The command-line face: `venvexec [--venv DIR] [--] CMD [ARGS…]` and its
 //! subcommands. Only this face loads clap.
 
+mod doctor;
+mod env;
 mod json;
 mod run;
 mod shims;
@@ -42,8 +44,12 @@ struct Cli {
 enum Command {
     /// Show what the shim for NAME would run here, and why
     Which(which::Args),
+    /// Check that `python` here means what you think
+    Doctor(doctor::Args),
     /// Manage the shims directory
     Shims(shims::Args),
+    /// Print activation lines for eval "$(venvexec env)"
+    Env(env::Args),
     #[command(external_subcommand)]
     Run(Vec<OsString>),
 }
@@ -100,6 +106,8 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Run(cmd) => run::run(venv, cmd, cli.init, cli.no_init),
         Command::Which(a) => which::run(venv, a),
         Command::Shims(a) => shims::run(a),
+        Command::Doctor(a) => doctor::run(venv, a),
+        Command::Env(a) => env::run(venv, a),
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
 use crate::init;
-use crate::resolve::{self, Found, Inputs};
+use crate::resolve::{self, Found, Inputs, Resolution};
 use crate::venv::{self, Tool};
 
 pub fn run(
@@ -22,16 +22,7 @@ pub fn run(
     let res =
         resolve::resolve(&inputs).map_err(|e| Fail::new(fail::NOT_RUNNABLE, e.to_string()))?;
     let Some(found) = res.found.as_ref() else {
-        let mut msg = String::from("no Python environment found here\n  checked:");
-        for line in resolve::checked(&inputs, &res) {
-            msg.push_str("\n    ");
-            msg.push_str(&line);
-        }
-        for skip in &res.skipped {
-            msg.push_str(&format!("\n  skipped: {skip}"));
-        }
-        msg.push_str("\n  hint: create one with `python3 -m venv .venv`, or name one with --venv DIR or VENVEXEC_VENV=DIR");
-        return Err(Fail::new(fail::NOT_FOUND, msg).into());
+        return Err(no_environment(&inputs, &res).into());
     };
     let cwd = inputs.cwd.as_deref().ok();
     let (program, args) = choose(found, &cmd, cwd)?;
@@ -45,6 +36,21 @@ pub fn run(
         format!("cannot run {}: {err}", program.display()),
     )
     .into())
+}
+
+/// "No environment here", with what was checked and skipped: the user
+/// must be able to see why their venv was not picked.
+pub fn no_environment(inputs: &Inputs, res: &Resolution) -> Fail {
+    let mut msg = String::from("no Python environment found here\n  checked:");
+    for line in resolve::checked(inputs, res) {
+        msg.push_str("\n    ");
+        msg.push_str(&line);
+    }
+    for skip in &res.skipped {
+        msg.push_str(&format!("\n  skipped: {skip}"));
+    }
+    msg.push_str("\n  hint: create one with `python3 -m venv .venv`, or name one with --venv DIR or VENVEXEC_VENV=DIR");
+    Fail::new(fail::NOT_FOUND, msg)
 }
 
 /// Which program runs CMD, and with which arguments.

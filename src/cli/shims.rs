@@ -1,7 +1,7 @@
 //! `venvexec shims install|list|remove [--dir DIR] [NAMES…]`: the directory
 //! of links that users put first on PATH.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::os::unix::fs::symlink;

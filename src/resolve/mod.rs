@@ -99,12 +99,6 @@ pub enum Via {
 }
 
 impl Source {
-    /// Discovered environments are subject to the ownership rules; the ones
-    /// the user named or activated are their own choice.
-    pub fn is_discovered(&self) -> bool {
-        matches!(self, Source::Project { .. } | Source::Inherited { .. })
-    }
-
     /// A short stable key for `--json`.
     pub fn key(&self) -> &'static str {
         match self {

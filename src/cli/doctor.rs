@@ -1,0 +1,361 @@
+//! `venvexec doctor [--json]`: is this machine set up so that `python`
+//! means what the user thinks? Each check is a line with a fix.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{json, shims};
+use crate::exec;
+use crate::fail;
+use crate::resolve::{self, Inputs};
+use crate::venv::{self, Tool};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+    /// The shims directory to check [default: as `venvexec shims dir`]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+struct Check {
+    name: &'static str,
+    status: Status,
+    message: String,
+    fix: Option<String>,
+}
+
+fn check(
+    name: &'static str,
+    status: Status,
+    message: impl Into<String>,
+    fix: Option<String>,
+) -> Check {
+    Check {
+        name,
+        status,
+        message: message.into(),
+        fix,
+    }
+}
+
+pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
+    let inputs = Inputs::from_process(venv);
+    let shims_dir = args.dir.clone().or_else(shims::default_dir);
+    let mut checks = Vec::new();
+    check_shims(shims_dir.as_deref(), &mut checks);
+    check_environment(&inputs, &mut checks);
+    check_variables(&mut checks);
+
+    let failed = checks.iter().any(|c| c.status == Status::Fail);
+    if args.json {
+        println!("{}", to_json(&checks, !failed));
+    } else {
+        for c in &checks {
+            println!("{:<5} {}: {}", c.status.word(), c.name, c.message);
+            if let Some(fix) = &c.fix {
+                println!("      fix: {fix}");
+            }
+        }
+    }
+    Ok(if failed { fail::FAILURE } else { 0 })
+}
+
+fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
+    let Some(dir) = dir else {
+        out.push(check(
+            "shims",
+            Status::Fail,
+            "cannot tell where the shims directory is (HOME unset?)",
+            Some("set VENVEXEC_SHIMS_DIR or pass --dir".into()),
+        ));
+        return;
+    };
+    let me = exec::self_id();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let cwd = std::env::current_dir().ok();
+    let on_path = std::env::split_paths(&path).any(|e| same_dir(&e, dir));
+    // The first `python` on PATH decides what a shell-out runs.
+    let first_python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), None);
+    let first_is_ours = first_python
+        .as_ref()
+        .and_then(|p| fs::metadata(p).ok())
+        .is_some_and(|m| Some(venv::file_id(&m)) == me);
+    let export = format!("export PATH=\"{}:$PATH\"", dir.display());
+    if !on_path {
+        out.push(check(
+            "path",
+            Status::Fail,
+            format!("the shims directory {} is not on PATH", dir.display()),
+            Some(format!("add to your shell profile: {export}")),
+        ));
+    } else if !first_is_ours {
+        let other = first_python.map_or("nothing".into(), |p| p.display().to_string());
+        out.push(check(
+            "path",
+            Status::Fail,
+            format!(
+                "`python` on PATH is {other}, which comes before the shims in {}",
+                dir.display()
+            ),
+            Some(format!("put the shims first: {export}")),
+        ));
+    } else {
+        out.push(check(
+            "path",
+            Status::Ok,
+            format!("the shims in {} come first on PATH", dir.display()),
+            None,
+        ));
+    }
+
+    let mut count = 0;
+    if let Ok(rd) = fs::read_dir(dir) {
+        for entry in rd.flatten() {
+            let p = entry.path();
+            let Ok(target) = fs::read_link(&p) else {
+                continue;
+            };
+            let named_ours = target
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"venvexec"));
+            let is_me = fs::metadata(&p)
+                .ok()
+                .is_some_and(|m| Some(venv::file_id(&m)) == me);
+            if !named_ours && !is_me {
+                continue;
+            }
+            count += 1;
+            if !is_me {
+                let broken = fs::metadata(&p).is_err();
+                out.push(check(
+                    "shim",
+                    if broken { Status::Fail } else { Status::Warn },
+                    format!(
+                        "{} points at {}{}",
+                        p.display(),
+                        target.display(),
+                        if broken {
+                            ", which does not exist"
+                        } else {
+                            ", not at this venvexec"
+                        }
+                    ),
+                    Some(format!(
+                        "venvexec shims install --dir {}",
+                        shell_words::quote(&dir.to_string_lossy())
+                    )),
+                ));
+            }
+        }
+    }
+    if count == 0 {
+        out.push(check(
+            "shims",
+            Status::Fail,
+            format!("no venvexec shims in {}", dir.display()),
+            Some("venvexec shims install".into()),
+        ));
+    } else {
+        out.push(check(
+            "shims",
+            Status::Ok,
+            format!("{count} shims in {}", dir.display()),
+            None,
+        ));
+    }
+}
+
+fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
+    let res = match resolve::resolve(inputs) {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(check("environment", Status::Fail, e.to_string(), None));
+            return;
+        }
+    };
+    match &res.found {
+        Some(found) => out.push(check(
+            "environment",
+            Status::Ok,
+            format!("{} ({})", found.env.root.display(), found.source),
+            None,
+        )),
+        None if res.disabled => out.push(check(
+            "environment",
+            Status::Warn,
+            "VENVEXEC_DISABLE is set: the shims pass every call through",
+            Some("unset VENVEXEC_DISABLE".into()),
+        )),
+        None => out.push(check(
+            "environment",
+            Status::Ok,
+            "none here: `python` runs the next one on PATH",
+            None,
+        )),
+    }
+    for skip in &res.skipped {
+        let (status, fix) = if skip.why.starts_with("not trusted") {
+            (Status::Warn, None)
+        } else if skip.source == "VIRTUAL_ENV" {
+            (
+                Status::Warn,
+                Some("run `deactivate`, or unset VIRTUAL_ENV".to_string()),
+            )
+        } else {
+            continue;
+        };
+        out.push(check("skipped", status, skip.to_string(), fix));
+    }
+
+    // VIRTUAL_ENV pointing somewhere else than the project here is the
+    // classic "activated in another terminal tab" mistake.
+    if let Some(found) = res
+        .found
+        .as_ref()
+        .filter(|f| f.source == resolve::Source::VirtualEnv)
+    {
+        let project = Inputs {
+            virtual_env: None,
+            conda_prefix: None,
+            venv_var: None,
+            venv_flag: None,
+            inherit: false,
+            ..inputs.clone()
+        };
+        if let Ok(Some(p)) = resolve::resolve(&project).map(|r| r.found) {
+            if p.env.root != found.env.root {
+                out.push(check(
+                    "activated",
+                    Status::Warn,
+                    format!(
+                        "VIRTUAL_ENV is {}, but this project's environment is {}",
+                        found.env.root.display(),
+                        p.env.root.display()
+                    ),
+                    Some("run `deactivate`, or activate the project's environment".into()),
+                ));
+            }
+        }
+    }
+
+    let Some(found) = &res.found else { return };
+    let root = &found.env.root;
+    match venv::find_tool(&found.env.bin(), "python".as_ref(), None) {
+        Tool::Runnable(_) => {}
+        Tool::Missing(_) => match venv::find_tool(&found.env.bin(), "python3".as_ref(), None) {
+            Tool::Runnable(_) => {}
+            other => interpreter_problem(other, root, out),
+        },
+        other => interpreter_problem(other, root, out),
+    }
+    if let Some(cfg) = found.env.config() {
+        match venv::read_config(&cfg) {
+            Ok(c) if c.include_system_site_packages == Some(true) => out.push(check(
+                "isolation",
+                Status::Warn,
+                format!(
+                    "{} has include-system-site-packages = true: system packages leak in",
+                    cfg.display()
+                ),
+                Some("recreate it without --system-site-packages if that is not meant".into()),
+            )),
+            Ok(_) => {}
+            Err(e) => out.push(check(
+                "config",
+                Status::Fail,
+                format!("cannot read {}: {e}", cfg.display()),
+                Some(format!(
+                    "recreate the venv: python3 -m venv --clear {}",
+                    root.display()
+                )),
+            )),
+        }
+    }
+}
+
+fn interpreter_problem(tool: Tool, root: &Path, out: &mut Vec<Check>) {
+    let message = match tool {
+        Tool::Dangling { path, target } => format!(
+            "{} is a broken link: {} does not exist",
+            path.display(),
+            target.display()
+        ),
+        Tool::Missing(path) => format!("{} does not exist", path.display()),
+        Tool::NotRunnable { path, why } => format!("{} {why}", path.display()),
+        Tool::IsSelf(path) => format!("{} is a venvexec shim", path.display()),
+        Tool::Runnable(_) => return,
+    };
+    out.push(check(
+        "interpreter",
+        Status::Fail,
+        message,
+        Some(format!(
+            "recreate the venv: python3 -m venv --clear {}",
+            root.display()
+        )),
+    ));
+}
+
+fn check_variables(out: &mut Vec<Check>) {
+    for (var, why) in [
+        (
+            "PYTHONHOME",
+            "points every Python at one prefix; the shims drop it for the interpreters they run, other programs still see it",
+        ),
+        (
+            "PYTHONPATH",
+            "adds directories to every Python's import path, venv or not",
+        ),
+    ] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            out.push(check(
+                "variables",
+                Status::Warn,
+                format!("{var}={} is set: it {why}", Path::new(&v).display()),
+                Some(format!("unset {var}")),
+            ));
+        }
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b || matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Stable shape: `{"ok": bool, "checks": [{"name", "status": "ok"|"warn"|"fail", "message", "fix"}]}`.
+fn to_json(checks: &[Check], ok: bool) -> String {
+    let items: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{{\"name\":{},\"status\":{},\"message\":{},\"fix\":{}}}",
+                json::string(c.name),
+                json::string(c.status.word()),
+                json::string(&c.message),
+                c.fix.as_deref().map_or("null".into(), json::string)
+            )
+        })
+        .collect();
+    format!("{{\"ok\":{ok},\"checks\":[{}]}}", items.join(","))
+}
