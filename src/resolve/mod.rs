@@ -5,7 +5,8 @@
 mod activated;
 mod explicit;
 pub mod inherited;
-mod project;
+pub mod project;
+pub mod tools;
 pub mod trust;
 
 use std::ffi::{OsStr, OsString};
@@ -35,6 +36,8 @@ pub struct Inputs {
     pub across_filesystems: bool,
     /// Whether to look at ancestor processes (source 4).
     pub inherit: bool,
+    /// What the tool conventions of the project walk read.
+    pub tools: tools::ToolVars,
     pub uid: u32,
 }
 
@@ -55,6 +58,7 @@ impl Inputs {
             safe_dirs: var("VENVEXEC_SAFE_DIRS"),
             across_filesystems: var("VENVEXEC_ACROSS_FILESYSTEMS").is_some_and(|v| is_truthy(&v)),
             inherit: !var("VENVEXEC_NO_INHERIT").is_some_and(|v| is_truthy(&v)),
+            tools: tools::ToolVars::from_process(),
             // SAFETY: getuid cannot fail.
             uid: unsafe { libc::getuid() },
         }
@@ -96,6 +100,16 @@ pub enum Source {
 pub enum Via {
     /// An in-project directory such as `.venv` or `venv`.
     Dir(OsString),
+    /// `UV_PROJECT_ENVIRONMENT`.
+    Uv,
+    /// pdm's `.pdm-python` file, or its central venvs directory.
+    Pdm(PathBuf),
+    /// poetry's environment in its cache.
+    Poetry,
+    /// pipenv's environment under `WORKON_HOME`, or its `.venv` file.
+    Pipenv,
+    /// A pyenv-virtualenv named by `.python-version`.
+    PyenvVirtualenv(OsString),
 }
 
 impl Source {
@@ -119,15 +133,27 @@ impl fmt::Display for Source {
             Source::Explicit { flag: false } => f.write_str("VENVEXEC_VENV"),
             Source::VirtualEnv => f.write_str("VIRTUAL_ENV (activated environment)"),
             Source::Conda => f.write_str("CONDA_PREFIX (activated conda environment)"),
-            Source::Project {
-                dir,
-                via: Via::Dir(name),
-            } => write!(
-                f,
-                "project environment {} in {}",
-                Path::new(name).display(),
-                dir.display()
-            ),
+            Source::Project { dir, via } => {
+                let dir = dir.display();
+                match via {
+                    Via::Dir(name) => {
+                        write!(
+                            f,
+                            "project environment {} in {dir}",
+                            Path::new(name).display()
+                        )
+                    }
+                    Via::Uv => write!(f, "UV_PROJECT_ENVIRONMENT of the uv project {dir}"),
+                    Via::Pdm(file) => write!(f, "pdm environment of {dir} ({})", file.display()),
+                    Via::Poetry => write!(f, "poetry environment of {dir}"),
+                    Via::Pipenv => write!(f, "pipenv environment of {dir}"),
+                    Via::PyenvVirtualenv(name) => write!(
+                        f,
+                        "pyenv-virtualenv {} named by {dir}/.python-version",
+                        Path::new(name).display()
+                    ),
+                }
+            }
             Source::Inherited { pid, exe } => {
                 write!(f, "inherited from PID {pid} ({})", exe.display())
             }

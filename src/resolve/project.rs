@@ -11,6 +11,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::tools::{self, Tools};
 use super::{Found, Inputs, Skip, Source, Via, trust};
 use crate::venv::{self, Require};
 
@@ -35,9 +36,13 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         }
     };
 
+    let tools = Tools::new(inp);
+
     // One buffer for the whole walk: push a name, look, pop.
     let mut dir = cwd.clone();
     loop {
+        // In one directory: the in-project directories first, then the
+        // tool conventions (see tools::look for their order).
         for name in &names {
             dir.push(name);
             let outcome = look(&dir, inp, skipped);
@@ -57,6 +62,17 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 // on would hand the choice to whoever can write the parent.
                 Look::Untrusted => return None,
             }
+        }
+        match tools::look(&dir, &tools, inp, skipped) {
+            None => {}
+            Some((Look::Found(env), via)) => {
+                return Some(Found {
+                    env,
+                    source: Source::Project { dir, via },
+                });
+            }
+            Some((Look::Untrusted, _)) => return None,
+            Some((Look::Nothing, _)) => {}
         }
         if !dir.pop() {
             return None;
@@ -89,13 +105,25 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     }
 }
 
-enum Look {
+pub enum Look {
     Nothing,
     Found(venv::Env),
     Untrusted,
 }
 
-fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
+/// Is `candidate` a usable, trusted environment? Notes why not.
+pub fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
+    look_from(
+        candidate,
+        candidate.parent().unwrap_or(candidate),
+        inp,
+        skipped,
+    )
+}
+
+/// As [`look`], for an environment kept outside the project (poetry,
+/// pipenv, pyenv): `found_in` is the project directory that led to it.
+pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
     // The common case, nothing here, costs exactly one lstat.
     match fs::symlink_metadata(candidate) {
         Ok(_) => {}
@@ -122,7 +150,6 @@ fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
             return Look::Nothing;
         }
     };
-    let found_in = candidate.parent().unwrap_or(candidate);
     match trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
         Ok(()) => Look::Found(env),
         Err(why) => {

@@ -1,0 +1,98 @@
+//! poetry: a project whose `pyproject.toml` is poetry's keeps its
+//! environment in poetry's cache, named by poetry's `generate_env_name`:
+//! `<sanitised lowercase name>[:42]-<sha256 of the real project path,
+//! base64, 8>-py<minor>`. Directory: `POETRY_VIRTUALENVS_PATH`, else
+//! `POETRY_CACHE_DIR/virtualenvs`, else `<cache dir>/pypoetry/virtualenvs`.
+//! (poetry's `config.toml` is not read: no config files on the hot path.)
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::super::project::{Look, look_from};
+use super::super::{Inputs, Skip, Via};
+use super::pdm::newest_with_prefix;
+use super::{ToolVars, hash, pyproject, read_small};
+
+pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
+    if let Some(p) = &v.poetry_virtualenvs_path {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(c) = &v.poetry_cache_dir {
+        return Some(Path::new(c).join("virtualenvs"));
+    }
+    Some(v.cache_dir()?.join("pypoetry").join("virtualenvs"))
+}
+
+pub fn look(
+    dir: &Path,
+    venvs: &Path,
+    inp: &Inputs,
+    skipped: &mut Vec<Skip>,
+) -> Option<(Look, Via)> {
+    let bytes = read_small(&dir.join("pyproject.toml"))?;
+    let project = pyproject::parse(&bytes);
+    if !project.poetry {
+        return None;
+    }
+    let base = env_name(&project, dir);
+    // poetry records the chosen Python per project in envs.toml; without
+    // that, the newest of the project's environments is the one it made last
+    // for the newest Python, which is what `poetry env use` would pick.
+    let env = minor_from_envs_toml(venvs, &base)
+        .map(|minor| venvs.join(format!("{base}-py{minor}")))
+        .filter(|p| p.is_dir())
+        .or_else(|| newest_with_prefix(venvs, format!("{base}-py").as_bytes()))?;
+    Some((look_from(&env, dir, inp, skipped), Via::Poetry))
+}
+
+/// `generate_env_name(package.name, project dir)`.
+pub fn env_name(project: &pyproject::Pyproject, dir: &Path) -> String {
+    let name = project
+        .project_name
+        .as_deref()
+        .or(project.poetry_name.as_deref())
+        .map(pyproject::canonical_name)
+        // poetry's package-mode = false projects may have no name at all.
+        .unwrap_or_else(|| "non-package-mode".into());
+    let sanitized: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if " $`!*@\"\\\r\n\t".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(42)
+        .collect();
+    let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    format!(
+        "{sanitized}-{}",
+        hash::short(&hash::sha256(real.as_os_str().as_bytes()))
+    )
+}
+
+/// `envs.toml`: `[<base name>]` then `minor = "3.11"`.
+fn minor_from_envs_toml(venvs: &Path, base: &str) -> Option<String> {
+    let bytes = read_small(&venvs.join("envs.toml"))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut in_table = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_table = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .trim_matches('"')
+                == base;
+        } else if in_table {
+            if let Some((k, v)) = line.split_once('=') {
+                if k.trim() == "minor" {
+                    return Some(v.trim().trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    None
+}
