@@ -77,10 +77,19 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
     argv.extend(ours.iter().cloned());
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { fail::USAGE } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
             let _ = e.print();
-            return Ok(code);
+            return Ok(0);
+        }
+        Err(e) => {
+            // clap words its errors "error: …"; ours all start `venvexec: `.
+            let text = e.render().to_string();
+            eprint!(
+                "venvexec: {}",
+                text.strip_prefix("error: ").unwrap_or(&text)
+            );
+            return Ok(fail::USAGE);
         }
     };
     let venv = cli.venv.map(OsString::from);

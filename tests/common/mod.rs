@@ -111,7 +111,10 @@ impl Sandbox {
     }
 
     pub fn with_shims(names: &[&str]) -> Sandbox {
-        let tmp = tempfile::Builder::new().prefix("venvexec-test").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("venvexec-test")
+            .tempdir()
+            .unwrap();
         // canonical, so paths we compare with getcwd()-derived ones match
         let root = fs::canonicalize(tmp.path()).unwrap();
         let shims = root.join("shims");
@@ -193,4 +196,62 @@ pub fn ok(c: &mut Command) -> String {
     let o = run(c);
     assert!(o.status.success(), "command failed: {:?}", o.status);
     stdout(&o).trim().to_string()
+}
+
+/// What [`PROBE`] prints when the environment at `venv`, tagged `tag`, ran it.
+pub fn probed(tag: &str, venv: &Path) -> String {
+    format!("{tag} {}", venv.display())
+}
+
+/// Writes `content` to `path` as an executable file (mode 755), creating
+/// the parent directories.
+pub fn write_exe(path: &Path, content: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).unwrap();
+    }
+    fs::write(path, content).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Keeps the project walk inside the sandbox, so a test that expects "no
+/// environment here" cannot be fooled by a `.venv` someone left in /tmp
+/// or /. The sandbox root itself is not checked (git's ceiling rule).
+pub fn fence<'a>(c: &'a mut Command, sb: &Sandbox) -> &'a mut Command {
+    c.env("VENVEXEC_CEILING_DIRS", sb.root())
+}
+
+/// Like [`run`], but kills the command and fails the test if it has not
+/// ended within `limit`: for behaviour whose bug would be a hang.
+pub fn run_with_timeout(c: &mut Command, limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the command");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("waiting for the command").is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("collecting output");
+            panic!(
+                "still running after {limit:?}; stderr so far: {}",
+                stderr(&o)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().expect("collecting output");
+    eprintln!(
+        "status: {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    o
 }
