@@ -318,6 +318,29 @@ fn which_verbose_gives_the_reason() {
     assert!(rest.contains(".venv"), "{rest}");
 }
 
+#[test]
+fn which_and_the_runner_keep_non_utf8_paths_intact() {
+    let sb = Sandbox::new();
+    let proj = sb.root().join(OsStr::from_bytes(b"proj \xff"));
+    fs::create_dir_all(&proj).unwrap();
+    let venv = make_venv_moved(&proj.join(".venv"), "odd");
+    let o = run(&mut venvexec_args(&sb, &proj, ["which"]));
+    assert!(o.status.success());
+    let python = venv.join("bin/python");
+    assert_eq!(o.stdout, [python.as_os_str().as_bytes(), b"\n"].concat());
+    let o = run(&mut venvexec_args(
+        &sb,
+        &proj,
+        [
+            "python",
+            "-c",
+            "import os, sys, venvprobe; sys.stdout.buffer.write(os.fsencode(sys.prefix))",
+        ],
+    ));
+    assert!(o.status.success());
+    assert_eq!(o.stdout, venv.as_os_str().as_bytes());
+}
+
 /// Parses `json` with Python's own json module and prints the fields a
 /// script would read, one per line.
 fn read_json_fields(json: &str, fields: &[&str]) -> String {

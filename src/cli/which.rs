@@ -2,6 +2,8 @@
 //! here, and why. It renders the very `Plan` the shim acts on.
 
 use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::cli::json;
@@ -59,7 +61,11 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
 fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
     match plan {
         Plan::InEnv { program, .. } | Plan::FallThrough { program } => {
-            println!("{}", program.display())
+            // Raw bytes, not `display()`: `$(venvexec which)` must name the
+            // very file even when its path is not UTF-8.
+            let mut line = program.as_os_str().as_bytes().to_vec();
+            line.push(b'\n');
+            let _ = std::io::stdout().write_all(&line);
         }
         Plan::Fail(f) => eprintln!("venvexec: {f}"),
     }

@@ -255,3 +255,18 @@ pub fn run_with_timeout(c: &mut Command, limit: std::time::Duration) -> Output {
     );
     o
 }
+
+/// Makes a venv in a scratch place and moves it to `dir`, which may be a
+/// path `python -m venv` refuses (it cannot write a `pyvenv.cfg` naming a
+/// path that is not UTF-8). A `--without-pip` venv still works after the
+/// move: CPython finds `pyvenv.cfg` next to the interpreter it was run as.
+pub fn make_venv_moved(dir: &Path, tag: &str) -> PathBuf {
+    // Same temp root as every Sandbox, so the rename stays on one filesystem.
+    let scratch = tempfile::Builder::new()
+        .prefix("venvexec-scratch")
+        .tempdir()
+        .unwrap();
+    let made = make_venv(&scratch.path().join("venv"), tag);
+    fs::rename(&made, dir).unwrap();
+    dir.to_path_buf()
+}
