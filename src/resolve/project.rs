@@ -43,9 +43,15 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     loop {
         // In one directory: the in-project directories first, then the
         // tool conventions (see tools::look for their order).
+        let mut dotvenv_file = false;
         for name in &names {
             dir.push(name);
             let outcome = look(&dir, inp, skipped);
+            if *name == ".venv" && matches!(outcome, Look::Nothing) {
+                // pipenv's `.venv` *file* naming the environment; knowing it
+                // here saves the pipenv convention a stat per directory.
+                dotvenv_file = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_file());
+            }
             dir.pop();
             match outcome {
                 Look::Nothing => {}
@@ -63,7 +69,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 Look::Untrusted => return None,
             }
         }
-        match tools::look(&dir, &tools, inp, skipped) {
+        match tools::look(&dir, &tools, dotvenv_file, inp, skipped) {
             None => {}
             Some((Look::Found(env), via)) => {
                 return Some(Found {

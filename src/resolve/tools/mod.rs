@@ -38,8 +38,8 @@ pub struct ToolVars {
     pub poetry_cache_dir: Option<OsString>,
     pub workon_home: Option<OsString>,
     pub pipenv_custom_venv_name: Option<OsString>,
+    pub pipenv_python: Option<OsString>,
     pub pdm_python: Option<OsString>,
-    pub pdm_venv_location: Option<OsString>,
     pub uv_project_environment: Option<OsString>,
 }
 
@@ -55,14 +55,29 @@ impl ToolVars {
             poetry_cache_dir: var("POETRY_CACHE_DIR"),
             workon_home: var("WORKON_HOME"),
             pipenv_custom_venv_name: var("PIPENV_CUSTOM_VENV_NAME"),
+            pipenv_python: var("PIPENV_PYTHON"),
             pdm_python: var("PDM_PYTHON"),
-            pdm_venv_location: var("PDM_VENV_LOCATION"),
             uv_project_environment: var("UV_PROJECT_ENVIRONMENT"),
         }
     }
 
     fn home_join(&self, rel: &str) -> Option<PathBuf> {
         Some(Path::new(self.home.as_ref()?).join(rel))
+    }
+
+    /// `~/x` → `$HOME/x`, as the Python tools expand their own settings.
+    fn expand_tilde(&self, value: &OsStr) -> Option<PathBuf> {
+        let b = value.as_encoded_bytes();
+        if b == b"~" {
+            return self.home.as_ref().map(PathBuf::from);
+        }
+        match b.strip_prefix(b"~/") {
+            // SAFETY: a suffix after an ASCII prefix of OsStr bytes is valid OsStr.
+            Some(rest) => self
+                .home_join("")
+                .map(|h| h.join(unsafe { OsStr::from_encoded_bytes_unchecked(rest) })),
+            None => Some(PathBuf::from(value)),
+        }
     }
 
     /// `$XDG_CACHE_HOME`, else `~/.cache` (platformdirs on Linux).
@@ -104,9 +119,11 @@ impl Tools {
 
 /// The tool conventions for one directory of the walk. `None`: no tool
 /// claims this directory.
+/// `dotvenv_file`: the walk saw a regular file named `.venv` here.
 pub fn look(
     dir: &Path,
     tools: &Tools,
+    dotvenv_file: bool,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
@@ -121,7 +138,13 @@ pub fn look(
             return Some(hit);
         }
     }
-    if let Some(hit) = pipenv::look(dir, tools.pipenv_venvs.as_deref(), inp, skipped) {
+    if let Some(hit) = pipenv::look(
+        dir,
+        tools.pipenv_venvs.as_deref(),
+        dotvenv_file,
+        inp,
+        skipped,
+    ) {
         return Some(hit);
     }
     if let Some(versions) = &tools.pyenv_versions {
@@ -173,9 +196,37 @@ pub fn env_of_interpreter(python: &Path) -> Option<PathBuf> {
         .then(|| root.to_path_buf())
 }
 
+/// `a/./b/../c` → `a/c` without touching the filesystem, as uv treats
+/// its environment path (the `..` may name a directory that does not exist).
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexical_normalisation() {
+        assert_eq!(
+            normalize_lexically(Path::new("/p/./x/../.venv")),
+            Path::new("/p/.venv")
+        );
+        assert_eq!(normalize_lexically(Path::new("/../a")), Path::new("/a"));
+    }
 
     #[test]
     fn first_line_skips_blank_and_comments() {

@@ -1,7 +1,7 @@
 //! pdm: `.pdm-python` (or `PDM_PYTHON`) names the project's interpreter;
 //! without it, pdm's centrally kept venvs are named
 //! `<dir name>-<md5 of the project path, base64, 8>-<python version>`
-//! under `venv.location` (default `<data dir>/pdm/venvs`).
+//! under `<data dir>/pdm/venvs`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -12,11 +12,10 @@ use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
 use super::{ToolVars, env_of_interpreter, first_line, hash, pyproject, read_small};
 
+/// pdm's default `venv.location` (the setting lives in pdm's config file,
+/// which the shim does not read; `.pdm-python` covers other locations).
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
-    match &v.pdm_venv_location {
-        Some(loc) => Some(PathBuf::from(loc)),
-        None => Some(v.data_dir()?.join("pdm").join("venvs")),
-    }
+    Some(v.data_dir()?.join("pdm").join("venvs"))
 }
 
 pub fn look(

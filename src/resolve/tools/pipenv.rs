@@ -14,7 +14,7 @@ use super::{ToolVars, first_line, hash, read_small};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     match &v.workon_home {
-        Some(w) => Some(PathBuf::from(w)),
+        Some(w) => v.expand_tilde(w),
         None => Some(v.data_dir()?.join("virtualenvs")),
     }
 }
@@ -22,30 +22,37 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 pub fn look(
     dir: &Path,
     workon: Option<&Path>,
+    dotvenv_file: bool,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let workon = workon?;
-    let pipfile = dir.join("Pipfile");
-    if !pipfile.is_file() {
+    // A `.venv` file may name a path, which needs no WORKON_HOME.
+    if workon.is_none() && !dotvenv_file {
         return None;
     }
-    let env = match read_small(&dir.join(".venv"))
-        .as_deref()
-        .and_then(first_line)
-    {
+    if !dir.join("Pipfile").is_file() {
+        return None;
+    }
+    let named = if dotvenv_file {
+        read_small(&dir.join(".venv")).and_then(|b| first_line(&b).map(|n| n.to_os_string()))
+    } else {
+        None
+    };
+    let env = match named {
         Some(named) if named.as_bytes().contains(&b'/') => dir.join(named),
-        Some(named) => workon.join(named),
+        Some(named) => workon?.join(named),
         None => match &inp.tools.pipenv_custom_venv_name {
-            Some(name) => workon.join(name),
-            None => workon.join(env_name(dir)?),
+            Some(name) => workon?.join(name),
+            None => workon?.join(env_name(dir, inp.tools.pipenv_python.as_deref())?),
         },
     };
     Some((look_from(&env, dir, inp, skipped), Via::Pipenv))
 }
 
-/// pipenv's default name for the environment of `dir/Pipfile`.
-pub fn env_name(dir: &Path) -> Option<String> {
+/// pipenv's default name for the environment of `dir/Pipfile`, with the
+/// `PIPENV_PYTHON` suffix pipenv adds (`-python3` for an absolute path,
+/// `-3.11` for a version).
+pub fn env_name(dir: &Path, pipenv_python: Option<&std::ffi::OsStr>) -> Option<String> {
     let name = dir.file_name()?.to_string_lossy();
     let sanitized: String = name
         .chars()
@@ -59,5 +66,10 @@ pub fn env_name(dir: &Path) -> Option<String> {
         .take(42)
         .collect();
     let digest = hash::sha256(dir.join("Pipfile").as_os_str().as_bytes());
-    Some(format!("{sanitized}-{}", hash::short(&digest[..6])))
+    let suffix = match pipenv_python.map(Path::new) {
+        Some(p) if p.is_absolute() => format!("-{}", p.file_name()?.to_string_lossy()),
+        Some(p) => format!("-{}", p.display()),
+        None => String::new(),
+    };
+    Some(format!("{sanitized}-{}{suffix}", hash::short(&digest[..6])))
 }

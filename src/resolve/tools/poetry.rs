@@ -15,13 +15,25 @@ use super::pdm::newest_with_prefix;
 use super::{ToolVars, hash, pyproject, read_small};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
-    if let Some(p) = &v.poetry_virtualenvs_path {
-        return Some(PathBuf::from(p));
+    let cache = match &v.poetry_cache_dir {
+        Some(c) => v.expand_tilde(c)?,
+        None => v.cache_dir()?.join("pypoetry"),
+    };
+    match &v.poetry_virtualenvs_path {
+        // poetry expands `{cache-dir}` and `~` in this setting.
+        Some(p) => {
+            let text = p
+                .to_string_lossy()
+                .replace("{cache-dir}", &cache.to_string_lossy());
+            let p = if text.contains('\u{fffd}') {
+                p.clone()
+            } else {
+                text.into()
+            };
+            v.expand_tilde(&p)
+        }
+        None => Some(cache.join("virtualenvs")),
     }
-    if let Some(c) = &v.poetry_cache_dir {
-        return Some(Path::new(c).join("virtualenvs"));
-    }
-    Some(v.cache_dir()?.join("pypoetry").join("virtualenvs"))
 }
 
 pub fn look(

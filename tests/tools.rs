@@ -1,0 +1,261 @@
+//! Environments made by poetry, pipenv, pdm and uv, found where those tools
+//! put them. The (project, environment) pairs come from running the real
+//! tools (tests/golden/tool_envs.tsv, see tests/golden/README.md); here each
+//! environment is re-created at exactly that path with `python3 -m venv`,
+//! and `venvexec which --json`, run in the project, must name it.
+//!
+//! The tools hash the absolute project path, so the rows cannot be moved to
+//! a temp dir: this test works under /tmp/golden-work, as the tools did, and
+//! rebuilds each project directory from scratch.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+struct Row {
+    line: usize,
+    tool: String,
+    project: PathBuf,
+    name: String,
+    vars: Vec<(String, String)>,
+    extra: HashMap<String, String>,
+    env: PathBuf,
+}
+
+fn rows() -> Vec<Row> {
+    let tsv = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tool_envs.tsv"),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for (i, line) in tsv.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 5, "line {}: {line}", i + 1);
+        let mut vars = Vec::new();
+        let mut extra = HashMap::new();
+        for setting in f[3].split(';').filter(|s| !s.is_empty()) {
+            let (k, v) = setting.split_once('=').unwrap_or((setting, ""));
+            if let Some(k) = k.strip_prefix('@') {
+                extra.insert(k.to_string(), v.to_string());
+            } else {
+                vars.push((k.to_string(), v.to_string()));
+            }
+        }
+        out.push(Row {
+            line: i + 1,
+            tool: f[0].into(),
+            project: f[1].into(),
+            name: f[2].into(),
+            vars,
+            extra,
+            env: normalize(Path::new(f[4])),
+        });
+    }
+    out
+}
+
+/// Why venvexec does not follow a row, or `None` when it must.
+fn unsupported(row: &Row) -> Option<&'static str> {
+    let var = |k: &str| row.vars.iter().any(|(n, _)| n == k);
+    if var("PIPENV_PIPFILE") {
+        return Some(
+            "PIPENV_PIPFILE points pipenv at a Pipfile elsewhere; the walk starts from the working directory",
+        );
+    }
+    None
+}
+
+fn pyproject(row: &Row) -> String {
+    let name = if row.name.is_empty() {
+        String::new()
+    } else {
+        format!("name = {:?}\n", row.name)
+    };
+    match row.tool.as_str() {
+        "poetry" if row.name.is_empty() => "[tool.poetry]\npackage-mode = false\n".into(),
+        "poetry" => format!("[project]\n{name}version = \"0.1.0\"\n\n[tool.poetry]\n"),
+        "pdm" => {
+            format!("[project]\n{name}version = \"0.1.0\"\n\n[tool.pdm]\ndistribution = false\n")
+        }
+        _ => format!("[project]\n{name}version = \"0.1.0\"\n"),
+    }
+}
+
+/// Lays out the project as the tool left it, and the environment at the
+/// recorded path. `pdm_python`: also write pdm's `.pdm-python`.
+fn lay_out(row: &Row, pdm_python: bool) -> PathBuf {
+    // Some rows reach `myapp` through this symlink, as a user whose shell
+    // was `cd`'d through a link would.
+    let link = Path::new("/tmp/golden-work/projects/link-to-myapp");
+    if fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
+        fs::remove_dir_all(link).unwrap();
+    }
+    let _ = fs::remove_file(link);
+    symlink("myapp", link).unwrap();
+    let _ = fs::remove_dir_all(&row.project);
+    let _ = fs::remove_dir_all(&row.env);
+    fs::create_dir_all(&row.project).unwrap();
+    match row.tool.as_str() {
+        "pipenv" => {
+            let mut pipfile = String::from("[packages]\n");
+            if let Some(extra) = row.extra.get("pipfile") {
+                pipfile.push_str(extra);
+                pipfile.push('\n');
+            }
+            fs::write(row.project.join("Pipfile"), pipfile).unwrap();
+            if let Some(content) = row.extra.get("dotvenv-file") {
+                fs::write(row.project.join(".venv"), content).unwrap();
+            }
+        }
+        _ => fs::write(row.project.join("pyproject.toml"), pyproject(row)).unwrap(),
+    }
+    if let Some(root) = row.extra.get("uv-workspace-root") {
+        let root = Path::new(root);
+        if root != row.project {
+            let _ = fs::remove_file(root.join("pyproject.toml"));
+            fs::create_dir_all(root).unwrap();
+            fs::write(
+                root.join("pyproject.toml"),
+                "[project]\nname = \"ws\"\nversion = \"0\"\n",
+            )
+            .unwrap();
+        }
+    }
+    make_venv(&row.env, &format!("row{}", row.line));
+    if pdm_python {
+        fs::write(
+            row.project.join(".pdm-python"),
+            row.env.join("bin/python").as_os_str().as_encoded_bytes(),
+        )
+        .unwrap();
+    }
+    // `pdm -p DIR` was run from elsewhere; a user of the project is in it.
+    let pointed = row.extra.get("cmd").is_some_and(|c| c.contains(" -p "));
+    let cwd = match row.extra.get("cwd") {
+        Some(cwd) if !pointed => PathBuf::from(cwd),
+        _ => row.project.clone(),
+    };
+    fs::create_dir_all(&cwd).unwrap();
+    cwd
+}
+
+/// `environment` from `which --json` output (the only string we need;
+/// the output escapes only `"` `\` and control characters).
+fn json_environment(json: &str) -> Option<PathBuf> {
+    let start = json.find("\"environment\":\"")? + "\"environment\":\"".len();
+    let mut out = String::new();
+    let mut chars = json[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out.into()),
+            '\\' => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+fn which(row: &Row, cwd: &Path) -> (Option<PathBuf>, String) {
+    let mut c = Command::new(bin());
+    c.env_clear()
+        .env("PATH", SYSTEM_PATH)
+        .env("VENVEXEC_NO_INHERIT", "1")
+        .current_dir(cwd)
+        .args(["which", "--json"]);
+    for (k, v) in &row.vars {
+        if k != "PATH" {
+            c.env(k, v);
+        }
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (json_environment(&text), text)
+}
+
+/// uv prints `./x/../.venv-custom` as given; the directory it made is the
+/// lexically normalised one.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    fs::canonicalize(a)
+        .ok()
+        .is_some_and(|a| fs::canonicalize(b).is_ok_and(|b| a == b))
+}
+
+#[test]
+fn each_tool_environment_is_found_where_the_tool_put_it() {
+    if !Path::new("/tmp").is_dir() {
+        eprintln!("skipped: no /tmp");
+        return;
+    }
+    let mut checked = HashMap::<String, usize>::new();
+    let mut failures = Vec::new();
+    for row in rows() {
+        if let Some(why) = unsupported(&row) {
+            eprintln!("line {}: not followed: {why}", row.line);
+            continue;
+        }
+        // pdm records the interpreter in .pdm-python; also check its central
+        // venvs by name alone, except where pdm was pointed at the project
+        // through a symlink (`-p`), whose hash the physical walk cannot see.
+        let variants: &[bool] = match row.tool.as_str() {
+            "pdm"
+                if row.extra.get("cmd").is_some_and(|c| c.contains(" -p "))
+                    || row.extra.contains_key("pdm-config:venv.location") =>
+            {
+                &[true]
+            }
+            "pdm" => &[true, false],
+            _ => &[false],
+        };
+        for &pdm_python in variants {
+            let cwd = lay_out(&row, pdm_python);
+            let (found, text) = which(&row, &cwd);
+            let ok = found.as_deref().is_some_and(|f| same(f, &row.env));
+            if !ok {
+                failures.push(format!(
+                    "line {} ({}{}) in {}: expected {}, got {text}",
+                    row.line,
+                    row.tool,
+                    if pdm_python { ", .pdm-python" } else { "" },
+                    cwd.display(),
+                    row.env.display()
+                ));
+            }
+            *checked.entry(row.tool.clone()).or_default() += 1;
+        }
+        let _ = fs::remove_dir_all(&row.env);
+    }
+    eprintln!("checked: {checked:?}");
+    assert!(
+        failures.is_empty(),
+        "{} rows failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    for tool in ["poetry", "pipenv", "pdm", "uv"] {
+        assert!(
+            checked.get(tool).copied().unwrap_or(0) >= 4,
+            "too few {tool} rows checked: {checked:?}"
+        );
+    }
+}
