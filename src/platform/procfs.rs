@@ -1,0 +1,209 @@
+//! Reading other processes through Linux's `/proc`: the parent link, the
+//! command line, the executable, the working directory, one variable of
+//! the initial environment.
+//!
+//! Everything here is input from other programs: a command line can hold
+//! any bytes, a `comm` can hold spaces and parentheses, a file can vanish
+//! between two reads when its process exits. Nothing panics on it, and
+//! every read is capped so a huge environment cannot stall a shim.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// `/proc/PID/stat` is one short line; 4 KiB holds it even with the
+/// longest `comm`.
+const STAT_LIMIT: u64 = 4 * 1024;
+/// Enough for argv[0] and a shell's leading options. A longer command line
+/// is cut: only its head is ever looked at.
+pub const CMDLINE_LIMIT: u64 = 32 * 1024;
+/// Environments are usually a few KiB; PATH further in than this is not
+/// found, and the caller falls back to `/proc/PID/exe`.
+pub const ENVIRON_LIMIT: u64 = 256 * 1024;
+
+/// One process's directory under `/proc`.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    dir: PathBuf,
+}
+
+impl Proc {
+    pub fn new(pid: u32) -> Proc {
+        Proc {
+            dir: Path::new("/proc").join(pid.to_string()),
+        }
+    }
+
+    /// This process, as the mounted `/proc` numbers it.
+    pub fn current() -> Proc {
+        Proc {
+            dir: PathBuf::from("/proc/self"),
+        }
+    }
+
+    fn entry(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The uid owning `/proc/PID`: the process's effective uid (root for a
+    /// process that made itself non-dumpable, such as a setuid program).
+    pub fn owner(&self) -> io::Result<u32> {
+        fs::metadata(&self.dir).map(|m| m.uid())
+    }
+
+    /// The parent's PID, from `stat` field 4. `Ok(None)` when the line does
+    /// not parse (it always should).
+    pub fn ppid(&self, buf: &mut Vec<u8>) -> io::Result<Option<u32>> {
+        read_capped(&self.entry("stat"), STAT_LIMIT, buf)?;
+        Ok(parse_stat_ppid(buf))
+    }
+
+    /// Reads the NUL-separated command line into `buf`; split it with
+    /// [`args`].
+    pub fn cmdline(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        read_capped(&self.entry("cmdline"), CMDLINE_LIMIT, buf)
+    }
+
+    /// The running executable, links resolved by the kernel. A replaced or
+    /// removed file reads as `PATH (deleted)`.
+    pub fn exe(&self) -> io::Result<PathBuf> {
+        fs::read_link(self.entry("exe"))
+    }
+
+    pub fn cwd(&self) -> io::Result<PathBuf> {
+        fs::read_link(self.entry("cwd"))
+    }
+
+    /// Where file descriptor `fd` points (`/dev/pts/3`, `pipe:[123]`, …).
+    pub fn fd(&self, fd: u32) -> io::Result<PathBuf> {
+        fs::read_link(self.dir.join("fd").join(fd.to_string()))
+    }
+
+    /// `name`'s value in the environment the process was started with
+    /// (later changes a program makes to its own environment are not
+    /// visible, which is what we want: CPython decided from the initial
+    /// one too). The value borrows `buf`, which holds the block.
+    pub fn environ_var<'b>(
+        &self,
+        name: &[u8],
+        buf: &'b mut Vec<u8>,
+    ) -> io::Result<Option<&'b [u8]>> {
+        read_capped(&self.entry("environ"), ENVIRON_LIMIT, buf)?;
+        Ok(find_var(buf, name))
+    }
+}
+
+/// Reads at most `limit` bytes of `path` into `buf`, replacing its contents
+/// but keeping its allocation across calls.
+fn read_capped(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    fs::File::open(path)?.take(limit).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Field 4 of `/proc/PID/stat`. Field 2, the command name, is in
+/// parentheses and may itself contain spaces and `)`; the kernel never
+/// escapes it, so the fields after it are found from the *last* `)`.
+pub fn parse_stat_ppid(line: &[u8]) -> Option<u32> {
+    let close = line.iter().rposition(|&b| b == b')')?;
+    let mut fields = line[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
+    let _state = fields.next()?;
+    let ppid = fields.next()?;
+    std::str::from_utf8(ppid).ok()?.parse().ok()
+}
+
+/// The arguments of a `/proc/PID/cmdline` read. Each argument ends in a
+/// NUL; the final one is dropped so it does not read as an empty last
+/// argument, while an empty argument in the middle (`prog "" x`) is kept.
+/// A program that rewrote its title without NULs reads as one argument.
+pub fn args(cmdline: &[u8]) -> impl Iterator<Item = &OsStr> {
+    // No bytes at all is no arguments (argc 0, or a zombie); `"\0"` is one
+    // empty argument.
+    let empty = cmdline.is_empty();
+    let body = cmdline.strip_suffix(b"\0").unwrap_or(cmdline);
+    body.split(|&b| b == 0)
+        .filter(move |_| !empty)
+        .map(OsStr::from_bytes)
+}
+
+/// The value of the first `NAME=` entry of a NUL-separated environment
+/// block, as `getenv` would return it.
+pub fn find_var<'a>(environ: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    environ.split(|&b| b == 0).find_map(|entry| {
+        let rest = entry.strip_prefix(name)?;
+        rest.strip_prefix(b"=")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_ppid_survives_spaces_and_parens_in_comm() {
+        assert_eq!(parse_stat_ppid(b"123 (sh) S 45 123 123 0 -1"), Some(45));
+        assert_eq!(
+            parse_stat_ppid(b"123 (a) b) (c d) R 7 1 1 0 -1 4194560\n"),
+            Some(7)
+        );
+        assert_eq!(parse_stat_ppid(b"9 ()) S 1 9"), Some(1));
+        assert_eq!(parse_stat_ppid(b"1 (init) S 0 1 1"), Some(0));
+        assert_eq!(parse_stat_ppid(b"123 (sh S 45"), None);
+        assert_eq!(parse_stat_ppid(b"123 (sh) S"), None);
+        assert_eq!(parse_stat_ppid(b"123 (sh) S -1"), None);
+        assert_eq!(parse_stat_ppid(b""), None);
+    }
+
+    #[test]
+    fn cmdline_splits_on_nul_and_keeps_empty_middle_args() {
+        let got: Vec<&OsStr> = args(b"/v/bin/python\0-c\0\0x y\0").collect();
+        assert_eq!(got, ["/v/bin/python", "-c", "", "x y"]);
+        assert_eq!(args(b"").count(), 0);
+        assert_eq!(args(b"\0").collect::<Vec<_>>(), [""]);
+        // A title rewritten without NULs, and a line cut short by the cap.
+        assert_eq!(
+            args(b"celery worker -A app").collect::<Vec<_>>(),
+            ["celery worker -A app"]
+        );
+        assert_eq!(args(b"python\0scr").collect::<Vec<_>>(), ["python", "scr"]);
+        // Bytes that are not UTF-8 pass through untouched.
+        let odd: Vec<&OsStr> = args(b"/opt/\xff/python\0").collect();
+        assert_eq!(odd[0].as_bytes(), b"/opt/\xff/python");
+    }
+
+    #[test]
+    fn environ_lookup_takes_the_first_exact_name() {
+        let env = b"PATHX=/no\0MYPATH=/no\0PATH=/v/bin:/usr/bin\0PATH=/later\0HOME=/h\0";
+        assert_eq!(find_var(env, b"PATH"), Some(&b"/v/bin:/usr/bin"[..]));
+        assert_eq!(find_var(env, b"HOME"), Some(&b"/h"[..]));
+        assert_eq!(find_var(b"PATH=\0", b"PATH"), Some(&b""[..]));
+        assert_eq!(find_var(b"PATH\0", b"PATH"), None);
+        assert_eq!(find_var(b"", b"PATH"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = Proc::current();
+        let mut buf = Vec::new();
+        // SAFETY: getppid cannot fail.
+        let ppid = unsafe { libc::getppid() } as u32;
+        assert_eq!(me.ppid(&mut buf).unwrap(), Some(ppid));
+        me.cmdline(&mut buf).unwrap();
+        let argv0 = args(&buf).next().unwrap().to_os_string();
+        assert_eq!(argv0, std::env::args_os().next().unwrap());
+        assert_eq!(me.exe().unwrap(), std::env::current_exe().unwrap());
+        assert_eq!(me.cwd().unwrap(), std::env::current_dir().unwrap());
+        // SAFETY: geteuid cannot fail.
+        assert_eq!(me.owner().unwrap(), unsafe { libc::geteuid() });
+        let initial = me
+            .environ_var(b"PATH", &mut buf)
+            .unwrap()
+            .map(|v| OsStr::from_bytes(v).to_os_string());
+        assert_eq!(initial, std::env::var_os("PATH"));
+    }
+}
