@@ -185,6 +185,21 @@ fn no_env_found_is_127_listing_what_was_checked() {
 }
 
 #[test]
+fn a_command_found_nowhere_is_127_naming_the_env() {
+    let sb = Sandbox::new();
+    let (proj, venv) = project(&sb, "proj", "proj");
+    let o = run(&mut venvexec_args(&sb, &proj, ["no-such-command", "x"]));
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(stdout(&o), "");
+    let err = stderr(&o);
+    assert!(err.starts_with("venvexec: no-such-command: "), "{err}");
+    assert!(
+        err.contains(&venv.join("bin").display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
 fn double_dash_runs_a_program_named_like_a_subcommand() {
     let sb = Sandbox::new();
     let (proj, venv) = project(&sb, "proj", "proj");
