@@ -25,9 +25,12 @@ fn doctor(sb: &Sandbox, cwd: &Path, f: impl FnOnce(&mut Command)) -> Output {
     run(&mut c)
 }
 
-fn line<'a>(out: &'a Output, status: &str, name: &str) -> Option<String> {
+fn line(out: &Output, status: &str, name: &str) -> Option<String> {
     let prefix = format!("{status:<5} {name}:");
-    stdout(out).lines().find(|l| l.starts_with(&prefix)).map(str::to_string)
+    stdout(out)
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .map(str::to_string)
 }
 
 #[test]
@@ -38,7 +41,10 @@ fn healthy_setup_passes_every_check() {
     assert!(line(&out, "ok", "path").is_some());
     assert!(line(&out, "ok", "shims").unwrap().contains("4 shims"));
     let env = line(&out, "ok", "environment").unwrap();
-    assert!(env.contains(&format!("{}/.venv", project.display())), "{env}");
+    assert!(
+        env.contains(&format!("{}/.venv", project.display())),
+        "{env}"
+    );
     assert!(!stdout(&out).contains("fail"), "{}", stdout(&out));
 }
 
@@ -74,7 +80,10 @@ fn a_shim_pointing_at_a_missing_binary_fails() {
     let out = doctor(&sb, &project, |_| {});
     assert_eq!(out.status.code(), Some(1));
     let l = line(&out, "fail", "shim").unwrap();
-    assert!(l.contains("python3.12") && l.contains("does not exist"), "{l}");
+    assert!(
+        l.contains("python3.12") && l.contains("does not exist"),
+        "{l}"
+    );
 }
 
 #[test]
@@ -133,8 +142,14 @@ fn system_site_packages_and_leaking_variables_are_warnings() {
         .filter(|l| l.starts_with("warn  variables:"))
         .map(str::to_string)
         .collect();
-    assert!(vars.iter().any(|l| l.contains("PYTHONHOME=/opt/py")), "{vars:?}");
-    assert!(vars.iter().any(|l| l.contains("PYTHONPATH=/opt/lib")), "{vars:?}");
+    assert!(
+        vars.iter().any(|l| l.contains("PYTHONHOME=/opt/py")),
+        "{vars:?}"
+    );
+    assert!(
+        vars.iter().any(|l| l.contains("PYTHONPATH=/opt/lib")),
+        "{vars:?}"
+    );
 }
 
 #[test]
@@ -145,11 +160,15 @@ fn a_conda_environment_without_pyvenv_cfg_is_checked() {
     fs::create_dir_all(conda.join("bin")).unwrap();
     symlink(python3(), conda.join("bin/python")).unwrap();
     let out = doctor(&sb, &project, |c| {
-        c.env("CONDA_PREFIX", &conda).env("CONDA_DEFAULT_ENV", "data");
+        c.env("CONDA_PREFIX", &conda)
+            .env("CONDA_DEFAULT_ENV", "data");
     });
     assert_eq!(out.status.code(), Some(0));
     let l = line(&out, "ok", "environment").unwrap();
-    assert!(l.contains(&conda.display().to_string()) && l.contains("CONDA_PREFIX"), "{l}");
+    assert!(
+        l.contains(&conda.display().to_string()) && l.contains("CONDA_PREFIX"),
+        "{l}"
+    );
 }
 
 #[test]
@@ -164,7 +183,9 @@ fn json_output_is_valid_and_has_the_documented_keys() {
                  assert all(set(c)=={'name','status','message','fix'} for c in d['checks']); \
                  print(sorted({c['status'] for c in d['checks']}))";
     let mut py = Command::new(python3());
-    py.args(["-c", check]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    py.args(["-c", check])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     let mut child = py.spawn().unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
@@ -220,7 +241,11 @@ fn env_lines_activate_an_awkward_path_in_every_shell() {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 3, "{shell}: {out}");
         assert_eq!(lines[0], venv.display().to_string(), "{shell}");
-        assert_eq!(lines[1], venv.join("bin/python").display().to_string(), "{shell}");
+        assert_eq!(
+            lines[1],
+            venv.join("bin/python").display().to_string(),
+            "{shell}"
+        );
         assert_eq!(lines[2], "clean", "{shell}: PYTHONHOME must be unset");
     }
 }

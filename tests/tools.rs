@@ -259,3 +259,85 @@ fn each_tool_environment_is_found_where_the_tool_put_it() {
         );
     }
 }
+
+/// `which -v` in `cwd` with a clean environment plus `vars`.
+fn which_v(sb: &Sandbox, cwd: &Path, vars: &[(&str, &Path)]) -> String {
+    let mut c = sb.venvexec(cwd);
+    c.args(["which", "-v"])
+        .env("VENVEXEC_CEILING_DIRS", sb.root());
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    stdout(&run(&mut c))
+}
+
+#[test]
+fn pyenv_virtualenv_named_in_python_version_is_used() {
+    let sb = Sandbox::new();
+    let pyenv_root = sb.dir("pyenv");
+    let env = make_venv(&pyenv_root.join("versions/proj-env"), "pyenv-env");
+    let project = sb.dir("proj");
+    fs::write(project.join(".python-version"), "proj-env\n").unwrap();
+    let sub = sb.dir("proj/src/pkg");
+    let out = which_v(&sb, &sub, &[("PYENV_ROOT", &pyenv_root)]);
+    assert!(
+        out.starts_with(&format!("{}/bin/python\n", env.display())),
+        "{out}"
+    );
+    assert!(out.contains("pyenv-virtualenv proj-env"), "{out}");
+    // And the shim really runs it.
+    let mut c = sb.cmd("python", &sub);
+    c.args(["-c", PROBE]).env("PYENV_ROOT", &pyenv_root);
+    assert_eq!(ok(&mut c), probed("pyenv-env", &env));
+}
+
+#[test]
+fn a_plain_pyenv_version_is_not_an_environment() {
+    let sb = Sandbox::new();
+    let pyenv_root = sb.dir("pyenv");
+    fs::create_dir_all(pyenv_root.join("versions/3.12.1/bin")).unwrap();
+    let project = sb.dir("proj");
+    fs::write(project.join(".python-version"), "3.12.1\n").unwrap();
+    let out = which_v(&sb, &project, &[("PYENV_ROOT", &pyenv_root)]);
+    assert!(
+        out.contains("a plain pyenv version, not a virtualenv"),
+        "{out}"
+    );
+    assert!(out.contains("environment: none"), "{out}");
+}
+
+#[test]
+fn in_project_venv_wins_over_tool_conventions_in_the_same_directory() {
+    let sb = Sandbox::new();
+    let pyenv_root = sb.dir("pyenv");
+    make_venv(&pyenv_root.join("versions/proj-env"), "pyenv-env");
+    let project = sb.dir("proj");
+    let local = make_venv(&project.join(".venv"), "local");
+    fs::write(project.join(".python-version"), "proj-env\n").unwrap();
+    fs::write(project.join("pyproject.toml"), "[project]\nname = \"p\"\n").unwrap();
+    let out = which_v(
+        &sb,
+        &project,
+        &[
+            ("PYENV_ROOT", &pyenv_root),
+            ("UV_PROJECT_ENVIRONMENT", Path::new("uvenv")),
+        ],
+    );
+    assert!(
+        out.starts_with(&format!("{}/bin/python\n", local.display())),
+        "{out}"
+    );
+}
+
+#[test]
+fn pdm_python_naming_a_missing_interpreter_is_skipped_and_noted() {
+    let sb = Sandbox::new();
+    let project = sb.dir("proj");
+    fs::write(project.join(".pdm-python"), "/nonexistent/venv/bin/python").unwrap();
+    let out = which_v(&sb, &project, &[]);
+    assert!(
+        out.contains(".pdm-python: names /nonexistent/venv/bin/python, which does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("environment: none"), "{out}");
+}

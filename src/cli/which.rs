@@ -80,12 +80,13 @@ fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
         Plan::FallThrough { .. } => {
             println!("  environment: none, so the next one on PATH runs");
         }
-        Plan::Fail(_) => {
-            if let Some(found) = &res.found {
+        Plan::Fail(_) => match &res.found {
+            Some(found) => {
                 println!("  environment: {}", found.env.root.display());
                 println!("  reason: {}", found.source);
             }
-        }
+            None => println!("  environment: none"),
+        },
     }
     if res.found.is_none() {
         println!("  checked:");

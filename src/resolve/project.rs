@@ -83,7 +83,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         if !dir.pop() {
             return None;
         }
-        if ceilings.iter().any(|c| *c == dir) {
+        if ceilings.contains(&dir) {
             skipped.push(Skip::new(
                 LABEL,
                 &dir,
@@ -203,6 +203,15 @@ fn ceilings(var: Option<&OsStr>) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The directory names the walk looks for, as a user would write them.
+pub fn names_shown(var: Option<&OsStr>) -> String {
+    names(var)
+        .iter()
+        .map(|n| Path::new(n).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,13 +229,4 @@ mod tests {
         let c = ceilings(Some(OsStr::new("relative:/definitely/not/here::/")));
         assert_eq!(c, [PathBuf::from("/")]);
     }
-}
-
-/// The directory names the walk looks for, as a user would write them.
-pub fn names_shown(var: Option<&OsStr>) -> String {
-    names(var)
-        .iter()
-        .map(|n| Path::new(n).display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -204,8 +204,11 @@ pub fn normalize_lexically(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
+            // `..` of the root is the root; of a relative start, kept.
             Component::ParentDir => {
-                if !out.pop() {
+                if out.parent().is_some() {
+                    out.pop();
+                } else if !out.has_root() {
                     out.push("..");
                 }
             }
