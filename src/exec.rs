@@ -67,22 +67,27 @@ pub enum Activation<'a> {
 
 /// Builds the child's environment block.
 pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
+    // A conda env is activated the conda way: tools that see VIRTUAL_ENV
+    // take the prefix for a venv (pip's and poetry's checks do).
+    let env_var: &[u8] = match activation {
+        Activation::Env(env) if env.kind == crate::venv::EnvKind::Conda => b"CONDA_PREFIX",
+        _ => b"VIRTUAL_ENV",
+    };
+    let activating = matches!(activation, Activation::Env(_));
     let mut vars: Vec<(OsString, OsString)> = Vec::new();
     let mut old_path = None;
     for (k, v) in std::env::vars_os() {
         match k.as_bytes() {
             b"VENVEXEC_DEPTH" => continue,
-            b"PATH" if matches!(activation, Activation::Env(_)) => {
-                old_path = Some(v);
-                continue;
-            }
-            b"VIRTUAL_ENV" | b"PYTHONHOME" if matches!(activation, Activation::Env(_)) => continue,
+            b"PATH" if activating => old_path = Some(v),
+            b"PYTHONHOME" | b"VIRTUAL_ENV" if activating => continue,
+            name if activating && name == env_var => continue,
             _ => vars.push((k, v)),
         }
     }
     match activation {
         Activation::Env(env) => {
-            vars.push(("VIRTUAL_ENV".into(), env.root.clone().into()));
+            vars.push((OsStr::from_bytes(env_var).into(), env.root.clone().into()));
             vars.push((
                 "PATH".into(),
                 activated_path(&env.bin(), old_path.as_deref()),

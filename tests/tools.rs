@@ -341,3 +341,24 @@ fn pdm_python_naming_a_missing_interpreter_is_skipped_and_noted() {
     );
     assert!(out.contains("environment: none"), "{out}");
 }
+
+#[test]
+fn a_conda_prefix_is_activated_the_conda_way() {
+    let sb = Sandbox::new();
+    let conda = sb.dir("miniconda/envs/data");
+    fs::create_dir_all(conda.join("conda-meta")).unwrap();
+    fs::create_dir_all(conda.join("bin")).unwrap();
+    symlink(python3(), conda.join("bin/python")).unwrap();
+    let mut c = sb.cmd("python", &sb.root());
+    c.args([
+        "-c",
+        "import os,sys; print(sys.executable); print(os.environ.get('CONDA_PREFIX')); print(os.environ.get('VIRTUAL_ENV'))",
+    ])
+    .env("VENVEXEC_VENV", &conda)
+    .env("VIRTUAL_ENV", sb.root().join("stale"));
+    let out = ok(&mut c);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], conda.join("bin/python").display().to_string());
+    assert_eq!(lines[1], conda.display().to_string());
+    assert_eq!(lines[2], "None", "a conda env must not look like a venv");
+}
