@@ -43,7 +43,9 @@ pub fn find_on_path(
             entry
         }));
         let mut candidate = match cwd {
-            Some(cwd) if dir.is_relative() => cwd.join(dir),
+            // Rebuilt from components so `./bin` and the `.` of an empty
+            // entry leave no `/./` in the argv[0] of what runs.
+            Some(cwd) if dir.is_relative() => cwd.join(dir).components().collect(),
             _ => dir.to_path_buf(),
         };
         candidate.push(name);
@@ -227,5 +229,47 @@ mod tests {
             find_on_path(OsStr::new("tool"), Some(&rel), Some(dir.path()), None),
             Some(dir.path().join("b/tool"))
         );
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn os(b: &[u8]) -> &OsStr {
+        OsStr::from_bytes(b)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// `ENV/bin` comes first, the old PATH follows untouched, and a
+        /// nested activation does not grow PATH.
+        #[test]
+        fn activated_path_prepends_once(
+            bin in proptest::collection::vec(any::<u8>().prop_filter("no colon or NUL", |b| *b != b':' && *b != 0), 1..64),
+            old in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256)),
+        ) {
+            let bin = Path::new(os(&bin));
+            let once = activated_path(bin, old.as_deref().map(os));
+            let b = once.as_bytes();
+            prop_assert!(b.starts_with(bin.as_os_str().as_bytes()));
+            if let Some(old) = old.as_deref().filter(|o| !o.is_empty()) {
+                prop_assert!(b.ends_with(old));
+            }
+            prop_assert_eq!(activated_path(bin, Some(&once)), once.clone());
+        }
+
+        /// Any PATH value at all: no panic, and only an existing,
+        /// executable file is ever returned.
+        #[test]
+        fn find_on_path_any_bytes(path in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Some(found) = find_on_path(OsStr::new("sh"), Some(os(&path)), Some(Path::new("/")), None) {
+                let meta = fs::metadata(&found).unwrap();
+                prop_assert!(meta.is_file() && meta.mode() & 0o111 != 0);
+                prop_assert!(found.is_absolute());
+            }
+        }
     }
 }

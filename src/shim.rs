@@ -139,12 +139,20 @@ pub fn plan_in_env(
     Err(Some(fail))
 }
 
+/// The search path `execvp` uses when PATH is unset.
+const DEFAULT_PATH: &str = "/bin:/usr/bin";
+
 fn fall_through(
     name: &OsStr,
     path_var: Option<&OsStr>,
     cwd: Option<&Path>,
     me: Option<FileId>,
 ) -> Plan {
+    // An unset PATH searches the default, as `execvp` does (glibc's
+    // `confstr(_CS_PATH)`): a cron job or `env -i` still reaches the
+    // system's `python`. An empty PATH is set, and means the current
+    // directory, as it does for the shell.
+    let path_var = path_var.or(Some(OsStr::new(DEFAULT_PATH)));
     match exec::find_on_path(name, path_var, cwd, me) {
         Some(program) => Plan::FallThrough { program },
         None => Plan::Fail(Fail::new(

@@ -216,7 +216,15 @@ pub struct Config {
     pub home: Option<String>,
     pub version: Option<String>,
     pub include_system_site_packages: Option<bool>,
+    /// Why the interpreter will refuse this file, when it will: the shim
+    /// still runs the environment (CPython then says so itself), but
+    /// `doctor` names the file and the fix.
+    pub problem: Option<String>,
 }
+
+/// CPython 3.11+ reads `pyvenv.cfg` during startup and gives up on a file
+/// larger than this ("cannot read file larger than 32KB").
+const CPYTHON_CONFIG_LIMIT: usize = 32 * 1024;
 
 /// Cap on how much of `pyvenv.cfg` is read: the real file is a few hundred
 /// bytes, and a huge one must not stall every `python` on the machine.
@@ -228,7 +236,20 @@ pub fn read_config(path: &Path) -> io::Result<Config> {
     fs::File::open(path)?
         .take(CONFIG_READ_LIMIT)
         .read_to_end(&mut buf)?;
-    Ok(parse_config(&buf))
+    let mut cfg = parse_config(&buf);
+    cfg.problem = config_problem(&buf);
+    Ok(cfg)
+}
+
+/// What makes CPython fail on a `pyvenv.cfg` (the start of it, as read).
+fn config_problem(bytes: &[u8]) -> Option<String> {
+    if bytes.len() > CPYTHON_CONFIG_LIMIT {
+        return Some("is larger than 32 KiB: Python 3.11 and later refuse to start with it".into());
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Some("is not UTF-8 text: Python's site module fails to read it".into());
+    }
+    None
 }
 
 pub fn parse_config(bytes: &[u8]) -> Config {
@@ -329,5 +350,48 @@ mod tests {
             find_tool(bin, OsStr::new("pip"), None),
             Tool::Missing(_)
         ));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: no panic; values are trimmed single lines.
+        #[test]
+        fn parse_config_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let cfg = parse_config(&bytes);
+            for v in [&cfg.home, &cfg.version].into_iter().flatten() {
+                prop_assert!(!v.contains('\n'));
+                prop_assert_eq!(v.trim(), v.as_str());
+            }
+            prop_assert_eq!(cfg.problem, None, "parse_config leaves problems to read_config");
+        }
+
+        /// A `home` line survives any other lines around it.
+        #[test]
+        fn parse_config_finds_home_among_garbage(
+            home in "/[a-zA-Z0-9/._ -]{0,40}[a-zA-Z0-9/]",
+            junk in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let junk: Vec<u8> = junk.into_iter().filter(|&b| b != b'\n').collect();
+            let mut bytes = junk.clone();
+            bytes.extend_from_slice(format!("\n  HOME =  {home} \r\n").as_bytes());
+            bytes.extend_from_slice(b"version = 3.12\n");
+            let cfg = parse_config(&bytes);
+            prop_assert_eq!(cfg.home.as_deref(), Some(home.as_str()));
+        }
+
+        /// The problems CPython would refuse, and only those.
+        #[test]
+        fn config_problem_matches_what_cpython_refuses(bytes in proptest::collection::vec(any::<u8>(), 0..40_000)) {
+            let problem = config_problem(&bytes);
+            let refused = bytes.len() > CPYTHON_CONFIG_LIMIT || std::str::from_utf8(&bytes).is_err();
+            prop_assert_eq!(problem.is_some(), refused);
+        }
     }
 }

@@ -271,6 +271,17 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
     }
     if let Some(cfg) = found.env.config() {
         match venv::read_config(&cfg) {
+            Ok(venv::Config {
+                problem: Some(why), ..
+            }) => out.push(check(
+                "config",
+                Status::Fail,
+                format!("{} {why}", cfg.display()),
+                Some(format!(
+                    "recreate the venv: python3 -m venv --clear {}",
+                    root.display()
+                )),
+            )),
             Ok(c) if c.include_system_site_packages == Some(true) => out.push(check(
                 "isolation",
                 Status::Warn,

@@ -207,3 +207,95 @@ mod tests {
         assert_eq!(initial, std::env::var_os("PATH"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..max)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: no panic.
+        #[test]
+        fn stat_any_bytes(line in bytes(512)) {
+            let _ = parse_stat_ppid(&line);
+        }
+
+        /// Whatever a process named itself (spaces, parentheses, any
+        /// byte), the parent PID is read back.
+        #[test]
+        fn stat_ppid_round_trips(
+            pid in any::<u32>(),
+            comm in bytes(32),
+            state in proptest::char::range('A', 'Z'),
+            ppid in any::<u32>(),
+        ) {
+            let mut line = format!("{pid} (").into_bytes();
+            line.extend_from_slice(&comm);
+            line.extend_from_slice(format!(") {state} {ppid} 1 1 0 -1 4194560\n").as_bytes());
+            prop_assert_eq!(parse_stat_ppid(&line), Some(ppid));
+        }
+
+        /// Any bytes: no panic; arguments hold no NUL.
+        #[test]
+        fn cmdline_any_bytes(cmdline in bytes(512)) {
+            for a in args(&cmdline) {
+                prop_assert!(!a.as_bytes().contains(&0));
+            }
+        }
+
+        /// An argv written as the kernel does is read back exactly.
+        #[test]
+        fn cmdline_round_trips(
+            argv in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>().prop_filter("no NUL", |b| *b != 0), 0..16),
+                1..8,
+            ),
+        ) {
+            let mut cmdline = Vec::new();
+            for a in &argv {
+                cmdline.extend_from_slice(a);
+                cmdline.push(0);
+            }
+            let got: Vec<&[u8]> = args(&cmdline).map(|a| a.as_bytes()).collect();
+            let want: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Any block and name: no panic; a value found follows `NAME=`
+        /// at the start of an entry.
+        #[test]
+        fn environ_any_bytes(environ in bytes(512), name in bytes(8)) {
+            if let Some(v) = find_var(&environ, &name) {
+                let mut entry = name.clone();
+                entry.push(b'=');
+                entry.extend_from_slice(v);
+                prop_assert!(environ.split(|&b| b == 0).any(|e| e == entry.as_slice()));
+            }
+        }
+
+        /// The first entry of that name wins, as getenv's does.
+        #[test]
+        fn environ_first_entry_wins(
+            name in "[A-Z_]{1,8}",
+            first in bytes(32),
+            later in bytes(32),
+        ) {
+            let clean = |v: &[u8]| v.iter().copied().filter(|&b| b != 0).collect::<Vec<u8>>();
+            let (first, later) = (clean(&first), clean(&later));
+            let mut environ = b"OTHER=x\0".to_vec();
+            for v in [&first, &later] {
+                environ.extend_from_slice(name.as_bytes());
+                environ.push(b'=');
+                environ.extend_from_slice(v);
+                environ.push(0);
+            }
+            prop_assert_eq!(find_var(&environ, name.as_bytes()), Some(first.as_slice()));
+        }
+    }
+}

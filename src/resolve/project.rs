@@ -203,6 +203,40 @@ fn ceilings(var: Option<&OsStr>) -> Vec<PathBuf> {
         .collect()
 }
 
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: the walk always has names to look for, and each is
+        /// one plain path component.
+        #[test]
+        fn names_any_bytes(var in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let got = names(Some(OsStr::from_bytes(&var)));
+            prop_assert!(!got.is_empty());
+            for n in got {
+                let b = n.as_bytes();
+                prop_assert!(!b.is_empty() && b != b"." && b != b"..");
+                prop_assert!(!b.contains(&b'/'));
+            }
+        }
+
+        /// Any bytes: only absolute, existing, physical directories are
+        /// ceilings (so comparing them with the physical walk is exact).
+        #[test]
+        fn ceilings_any_bytes(var in proptest::collection::vec(any::<u8>(), 0..256)) {
+            for c in ceilings(Some(OsStr::from_bytes(&var))) {
+                prop_assert!(c.is_absolute());
+                prop_assert_eq!(fs::canonicalize(&c).ok(), Some(c.clone()));
+            }
+        }
+    }
+}
+
 /// The directory names the walk looks for, as a user would write them.
 pub fn names_shown(var: Option<&OsStr>) -> String {
     names(var)

@@ -9,7 +9,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::venv::Env;
 
@@ -24,31 +24,64 @@ pub fn check(
     if is_listed_safe(&env.root, found_in, safe_dirs) {
         return Ok(());
     }
-    for dir in [found_in, env.root.as_path()] {
-        let meta = fs::metadata(dir).map_err(|e| format!("cannot check {}: {e}", dir.display()))?;
-        let owner = meta.uid();
-        if owner != uid && owner != 0 {
-            return Err(format!(
-                "{} is owned by uid {owner}, not by you (uid {uid})",
-                dir.display()
-            ));
-        }
+    // SAFETY: getgid cannot fail.
+    let gid = unsafe { libc::getgid() };
+    let meta =
+        fs::metadata(found_in).map_err(|e| format!("cannot check {}: {e}", found_in.display()))?;
+    owned_by_us(found_in, &meta, uid)?;
+    // What decides which code runs: the root (whoever can write it can
+    // swap `bin/` or `pyvenv.cfg`), `pyvenv.cfg` (its `home` picks the
+    // standard library), `bin/` and the interpreter (followed through
+    // symlinks: what matters is the file that would run).
+    let mut paths: Vec<PathBuf> = vec![env.root.clone()];
+    paths.extend(env.config());
+    paths.push(env.bin());
+    paths.push(env.python());
+    for path in &paths {
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            // The root is known to exist; a part that is missing or
+            // dangling is reported when it is run, not here.
+            Err(_) if path != &env.root => continue,
+            Err(e) => return Err(format!("cannot check {}: {e}", path.display())),
+        };
+        owned_by_us(path, &meta, uid)?;
+        not_writable_by_others(path, &meta, gid)?;
     }
-    let bin = env.bin();
-    for path in [bin.clone(), env.python()] {
-        // Follows symlinks: what matters is the file that would run.
-        if let Ok(meta) = fs::metadata(&path) {
-            if meta.mode() & 0o022 != 0 {
-                return Err(format!("{} is writable by group or others", path.display()));
-            }
-            let owner = meta.uid();
-            if owner != uid && owner != 0 {
-                return Err(format!(
-                    "{} is owned by uid {owner}, not by you (uid {uid})",
-                    path.display()
-                ));
-            }
-        }
+    Ok(())
+}
+
+fn owned_by_us(path: &Path, meta: &fs::Metadata, uid: u32) -> Result<(), String> {
+    let owner = meta.uid();
+    if owner != uid && owner != 0 {
+        return Err(format!(
+            "{} is owned by uid {owner}, not by you (uid {uid})",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writable by others is always refused. Writable by the group is refused
+/// unless the group is the user's own primary group: with user private
+/// groups (Debian/Ubuntu `USERGROUPS_ENAB`, umask 002) every venv a user
+/// makes is group-writable by a group that holds only them, and refusing
+/// those would refuse every environment on such a machine.
+fn not_writable_by_others(path: &Path, meta: &fs::Metadata, gid: u32) -> Result<(), String> {
+    let mode = meta.mode();
+    let by_others = mode & 0o002 != 0;
+    let by_a_foreign_group = mode & 0o020 != 0 && meta.gid() != gid;
+    if by_others || by_a_foreign_group {
+        let group = if by_others {
+            String::new()
+        } else {
+            format!(", and group {} is not your primary group", meta.gid())
+        };
+        return Err(format!(
+            "{} is writable by group or others (mode {:04o}{group})",
+            path.display(),
+            mode & 0o7777
+        ));
     }
     Ok(())
 }
@@ -95,5 +128,42 @@ mod tests {
         assert!(is_listed_safe(root, found, Some(OsStr::new("/x::/p/"))));
         assert!(is_listed_safe(root, found, Some(OsStr::new("/p/.venv"))));
         assert!(!is_listed_safe(root, found, Some(OsStr::new("/p/sub:/"))));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any list: no panic; `*` or the environment itself anywhere in
+        /// it trusts; no list trusts nothing.
+        #[test]
+        fn safe_dirs_any_bytes(list in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let root = Path::new("/p/.venv");
+            let found = Path::new("/p");
+            let _ = is_listed_safe(root, found, Some(OsStr::from_bytes(&list)));
+            prop_assert!(!is_listed_safe(root, found, None));
+            for extra in [&b":*"[..], b":/p/.venv/", b":/p"] {
+                let mut l = list.clone();
+                l.extend_from_slice(extra);
+                prop_assert!(is_listed_safe(root, found, Some(OsStr::from_bytes(&l))));
+            }
+        }
+
+        /// Entries that are neither `*` nor the two paths never match.
+        #[test]
+        fn safe_dirs_other_entries_do_not_trust(entries in proptest::collection::vec("/[a-o]{1,3}(/[a-o]{1,3}){0,2}/?", 0..8)) {
+            let list = entries.join(":");
+            prop_assert!(!is_listed_safe(
+                Path::new("/p/.venv"),
+                Path::new("/p"),
+                Some(OsStr::new(&list))
+            ));
+        }
     }
 }

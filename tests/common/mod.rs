@@ -270,3 +270,105 @@ pub fn make_venv_moved(dir: &Path, tag: &str) -> PathBuf {
     fs::rename(&made, dir).unwrap();
     dir.to_path_buf()
 }
+
+/// Whether the tests run as root (then they can make users and chown).
+pub fn is_root() -> bool {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() == 0 }
+}
+
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let o = Command::new("id").arg(flag).arg(name).output().ok()?;
+        if !o.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+/// A local system user `name` (uid, gid) for tests about other people's
+/// files, created when missing. `None`, with the reason printed, when the
+/// tests do not run as root or `useradd` is not there: the caller skips.
+/// Tests run in parallel (and other suites may make the same user), so a
+/// failed `useradd` is retried after looking again.
+pub fn test_user(name: &str) -> Option<(u32, u32)> {
+    if let Some(ids) = user_ids(name) {
+        return Some(ids);
+    }
+    if !is_root() {
+        eprintln!("skipped: needs root to create the test user {name}");
+        return None;
+    }
+    for _ in 0..50 {
+        let made = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .arg(name)
+            .output();
+        if let Some(ids) = user_ids(name) {
+            return Some(ids);
+        }
+        if made.is_err() {
+            eprintln!("skipped: useradd is not available to create {name}");
+            return None;
+        }
+        // Another process holds the passwd lock, or is creating the user.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!("skipped: could not create the test user {name}");
+    None
+}
+
+/// `chown -hR uid:gid path`: the whole tree, symlinks themselves included.
+pub fn chown_r(path: &Path, (uid, gid): (u32, u32)) {
+    let status = Command::new("chown")
+        .arg("-hR")
+        .arg(format!("{uid}:{gid}"))
+        .arg(path)
+        .status()
+        .expect("running chown");
+    assert!(status.success(), "chown {}", path.display());
+}
+
+/// `chmod MODE path` (symbolic or octal, as chmod(1) takes it).
+pub fn chmod(path: &Path, mode: &str) {
+    let status = Command::new("chmod")
+        .arg(mode)
+        .arg(path)
+        .status()
+        .expect("running chmod");
+    assert!(status.success(), "chmod {mode} {}", path.display());
+}
+
+/// The interpreter script of [`fake_env`]: prints the path it was run as.
+pub const FAKE_PYTHON: &str = "#!/bin/sh\necho \"$0\"\n";
+
+/// A venv-shaped directory whose `bin/python` is a tiny shell script that
+/// prints the path it was started as (`$0`). For tests about *which*
+/// environment the shim picks where a real interpreter would only add
+/// start-up time (hundreds of calls, odd trees). Returns the root.
+pub fn fake_env(root: &Path) -> PathBuf {
+    fs::create_dir_all(root).unwrap();
+    fs::write(
+        root.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.11.0\n",
+    )
+    .unwrap();
+    write_exe(&root.join("bin/python"), FAKE_PYTHON);
+    root.to_path_buf()
+}
+
+/// Fails the test if a venvexec message leaked a panic or a backtrace.
+pub fn assert_no_panic(o: &Output) {
+    let err = stderr(o);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "a panic reached the user: {err}"
+    );
+}

@@ -241,3 +241,28 @@ mod tests {
         assert_eq!(first_line(b""), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: no panic; a line found is non-empty, trimmed, not a
+        /// comment, one line, and taken from the input.
+        #[test]
+        fn first_line_of_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            if let Some(line) = first_line(&bytes) {
+                let b = line.as_bytes();
+                prop_assert!(!b.is_empty());
+                prop_assert_eq!(b.trim_ascii(), b);
+                prop_assert!(!b.starts_with(b"#"));
+                prop_assert!(!b.contains(&b'\n'));
+                prop_assert!(bytes.windows(b.len()).any(|w| w == b));
+            }
+        }
+    }
+}

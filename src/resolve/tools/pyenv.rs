@@ -2,6 +2,7 @@
 //! `$(pyenv root)/versions`. A plain pyenv version is an interpreter, not
 //! an environment, and is skipped with a note.
 
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,21 @@ pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
     Some(root.join("versions"))
 }
 
+/// The first version name of a `.python-version` file, read as pyenv's
+/// `version-file-read` does: the first word of each line, skipping blank
+/// lines and lines whose first word starts with `#`. (`system`, which means
+/// no pyenv version at all, is the caller's to interpret.)
+fn first_version(bytes: &[u8]) -> Option<&OsStr> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            line.split(|b| b.is_ascii_whitespace())
+                .find(|w| !w.is_empty())
+        })
+        .find(|w| !w.starts_with(b"#"))
+        .map(OsStr::from_bytes)
+}
+
 pub fn look(
     dir: &Path,
     versions: &Path,
@@ -25,12 +41,7 @@ pub fn look(
 ) -> Option<(Look, Via)> {
     let file = dir.join(".python-version");
     let bytes = read_small(&file)?;
-    // pyenv takes the first name of the file (names are separated by
-    // whitespace or newlines); `system` means no pyenv version at all.
-    let name = bytes
-        .split(|b| b.is_ascii_whitespace())
-        .find(|w| !w.is_empty() && !w.starts_with(b"#"))?;
-    let name = std::ffi::OsStr::from_bytes(name);
+    let name = first_version(&bytes)?;
     let via = Via::PyenvVirtualenv(name.to_os_string());
     if name == "system" || name.as_bytes().contains(&b'/') || name == ".." || name == "." {
         return None;
@@ -59,4 +70,38 @@ pub fn look(
         return None;
     }
     Some((look_from(&env, dir, inp, skipped), via))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn first_version_skips_blanks_and_comments() {
+        assert_eq!(
+            first_version(b"\n  # pinned\n my-env 3.12.1\n"),
+            Some(OsStr::new("my-env"))
+        );
+        assert_eq!(first_version(b" \t\n#only\n"), None);
+        assert_eq!(
+            first_version(b"#3.11 other\r\n3.12\r\n"),
+            Some(OsStr::new("3.12"))
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: no panic, and a name is one non-empty word.
+        #[test]
+        fn first_version_of_any_bytes_is_one_word(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Some(name) = first_version(&bytes) {
+                let b = name.as_bytes();
+                prop_assert!(!b.is_empty());
+                prop_assert!(!b.iter().any(|c| c.is_ascii_whitespace()));
+                prop_assert!(!b.starts_with(b"#"));
+            }
+        }
+    }
 }

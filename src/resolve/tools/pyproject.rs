@@ -114,3 +114,44 @@ mod tests {
         assert_eq!(canonical_name("a--_.b"), "a-b");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: no panic, and names never span lines.
+        #[test]
+        fn parse_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let p = parse(&bytes);
+            for name in [&p.project_name, &p.poetry_name].into_iter().flatten() {
+                prop_assert!(!name.contains('\n'));
+            }
+        }
+
+        /// A name written the usual way is read back exactly, whatever
+        /// garbage surrounds the table.
+        #[test]
+        fn parse_reads_back_a_quoted_name(
+            name in "[A-Za-z0-9][A-Za-z0-9._-]{0,30}",
+            before in "[^\\[\n]{0,40}",
+            quote in prop_oneof![Just('"'), Just('\'')],
+        ) {
+            let text = format!("{before}\n[project]\nname = {quote}{name}{quote} # c\n");
+            prop_assert_eq!(parse(text.as_bytes()).project_name, Some(name));
+        }
+
+        /// PEP 503: idempotent, lowercase, and `-`, `_`, `.` runs are one `-`.
+        #[test]
+        fn canonical_name_is_normal_form(name in any::<String>()) {
+            let once = canonical_name(&name);
+            prop_assert_eq!(canonical_name(&once), once.clone());
+            prop_assert!(!once.contains("--"));
+            prop_assert!(!once.contains('_') && !once.contains('.'));
+            prop_assert!(!once.chars().any(|c| c.is_ascii_uppercase()));
+        }
+    }
+}
