@@ -129,44 +129,70 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
 /// path: CPython finds `pyvenv.cfg` from argv[0], so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
 pub fn exec(program: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
-    let mut strings: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 1);
-    strings.push(cstr(program.as_os_str().as_bytes()));
-    strings.extend(args.iter().map(|a| cstr(a.as_bytes())));
-    let argv = pointers(&strings);
-
-    let env_strings: Vec<Vec<u8>> = env
-        .iter()
-        .map(|(k, v)| {
-            let mut s = Vec::with_capacity(k.len() + v.len() + 2);
-            s.extend_from_slice(k.as_bytes());
-            s.push(b'=');
-            s.extend_from_slice(v.as_bytes());
-            s.push(0);
-            s
-        })
-        .collect();
-    let envp = pointers(&env_strings);
-
+    let argv = CStrings::argv(program, args);
+    let envp = CStrings::env(env);
     crate::platform::restore_default_signals();
-    // SAFETY: argv and envp are NUL-terminated arrays of pointers to
+    // SAFETY: both blocks are NULL-terminated arrays of pointers to
     // NUL-terminated strings that outlive the call.
-    unsafe { libc::execve(strings[0].as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) };
+    unsafe { libc::execve(argv.first(), argv.as_ptr(), envp.as_ptr()) };
     io::Error::last_os_error()
 }
 
-/// Bytes from argv and environ cannot hold NUL; one from elsewhere that
-/// does is cut there, as C would read it.
-fn cstr(bytes: &[u8]) -> Vec<u8> {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let mut v = Vec::with_capacity(end + 1);
-    v.extend_from_slice(&bytes[..end]);
-    v.push(0);
-    v
+/// An argv or envp block for `execve`/`posix_spawn`: the strings and the
+/// NULL-terminated pointer array into them, kept together so the pointers
+/// cannot outlive what they point at.
+pub struct CStrings {
+    strings: Vec<Vec<u8>>,
+    pointers: Vec<*const libc::c_char>,
 }
 
-fn pointers(strings: &[Vec<u8>]) -> Vec<*const libc::c_char> {
-    let mut v: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr().cast()).collect();
-    v.push(std::ptr::null());
+impl CStrings {
+    /// `program` as argv[0], then `args`.
+    pub fn argv(program: &Path, args: &[OsString]) -> CStrings {
+        let first =
+            std::iter::once(program.as_os_str()).chain(args.iter().map(OsString::as_os_str));
+        CStrings::new(first.map(|a| nul_terminated(&[a.as_bytes()])).collect())
+    }
+
+    /// `KEY=VALUE` strings.
+    pub fn env(env: &[(OsString, OsString)]) -> CStrings {
+        CStrings::new(
+            env.iter()
+                .map(|(k, v)| nul_terminated(&[k.as_bytes(), b"=", v.as_bytes()]))
+                .collect(),
+        )
+    }
+
+    fn new(strings: Vec<Vec<u8>>) -> CStrings {
+        let mut pointers: Vec<*const libc::c_char> =
+            strings.iter().map(|s| s.as_ptr().cast()).collect();
+        pointers.push(std::ptr::null());
+        CStrings { strings, pointers }
+    }
+
+    pub fn as_ptr(&self) -> *const *const libc::c_char {
+        self.pointers.as_ptr()
+    }
+
+    /// The first string (the program, for an argv block).
+    pub fn first(&self) -> *const libc::c_char {
+        self.strings
+            .first()
+            .map_or(std::ptr::null(), |s| s.as_ptr().cast())
+    }
+}
+
+/// Joins `parts` into one C string. Bytes from argv and environ cannot hold
+/// NUL; one from elsewhere that does is cut there, as C would read it.
+fn nul_terminated(parts: &[&[u8]]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
+    for p in parts {
+        v.extend_from_slice(p);
+    }
+    if let Some(end) = v.iter().position(|&b| b == 0) {
+        v.truncate(end);
+    }
+    v.push(0);
     v
 }
 
@@ -182,6 +208,12 @@ pub fn exit_code_for(err: &io::Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_end_a_string() {
+        assert_eq!(nul_terminated(&[b"a\0b"]), b"a\0");
+        assert_eq!(nul_terminated(&[b"K", b"=", b"v"]), b"K=v\0");
+    }
 
     #[test]
     fn activated_path_prepends_once() {

@@ -34,12 +34,11 @@
 use std::ffi::OsString;
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use libc::c_int;
 
-use crate::exec;
+use crate::exec::{self, CStrings};
 use crate::fail::{self, Fail};
 
 /// Whether to stay as a supervisor instead of exec'ing. As PID 1 the
@@ -294,20 +293,8 @@ fn spawn(
     args: &[OsString],
     env: &[(OsString, OsString)],
 ) -> io::Result<libc::pid_t> {
-    let mut argv_strings: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 1);
-    argv_strings.push(nul_terminated(program.as_os_str().as_bytes()));
-    argv_strings.extend(args.iter().map(|a| nul_terminated(a.as_bytes())));
-    let env_strings: Vec<Vec<u8>> = env
-        .iter()
-        .map(|(k, v)| {
-            let mut s = k.as_bytes().to_vec();
-            s.push(b'=');
-            s.extend_from_slice(v.as_bytes());
-            nul_terminated(&s)
-        })
-        .collect();
-    let argv = pointers(&argv_strings);
-    let envp = pointers(&env_strings);
+    let argv = CStrings::argv(program, args);
+    let envp = CStrings::env(env);
 
     let empty = signal_set([]);
     // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored
@@ -335,7 +322,7 @@ fn spawn(
         if rc == 0 {
             rc = libc::posix_spawn(
                 &mut pid,
-                argv_strings[0].as_ptr().cast(),
+                argv.first(),
                 std::ptr::null(),
                 attr.as_ptr(),
                 argv.as_ptr().cast(),
@@ -349,25 +336,6 @@ fn spawn(
         return Err(io::Error::from_raw_os_error(rc));
     }
     Ok(pid)
-}
-
-/// Bytes from argv and environ cannot hold NUL; one from elsewhere that
-/// does is cut there, as C would read it.
-fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let mut v = Vec::with_capacity(end + 1);
-    v.extend_from_slice(&bytes[..end]);
-    v.push(0);
-    v
-}
-
-fn pointers(strings: &[Vec<u8>]) -> Vec<*mut libc::c_char> {
-    let mut v: Vec<*mut libc::c_char> = strings
-        .iter()
-        .map(|s| s.as_ptr().cast_mut().cast())
-        .collect();
-    v.push(std::ptr::null_mut());
-    v
 }
 
 #[cfg(test)]
@@ -385,11 +353,5 @@ mod tests {
         assert_eq!(exit_code(libc::SIGKILL), 137);
         // Core dumps keep the signal number.
         assert_eq!(exit_code(libc::SIGQUIT | 0x80), 131);
-    }
-
-    #[test]
-    fn nul_bytes_end_a_string() {
-        assert_eq!(nul_terminated(b"a\0b"), b"a\0");
-        assert_eq!(nul_terminated(b"abc"), b"abc\0");
     }
 }

@@ -19,25 +19,6 @@ const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 const EXECUTABLE: &str = "import sys; print(sys.executable)";
 const OTHER: &str = "venvexec-test-other";
 
-/// A sandbox with a `python` shim whose fall-through is a script printing
-/// `fell-through`, for trees of [`fake_env`]s.
-fn fake_sandbox() -> Sandbox {
-    let sb = Sandbox::with_shims(&["python", "python3"]);
-    write_exe(
-        &sb.dir("fallback").join("python"),
-        "#!/bin/sh\necho fell-through\n",
-    );
-    sb
-}
-
-fn fake_path(sb: &Sandbox) -> String {
-    format!(
-        "{}:{}:{SYSTEM_PATH}",
-        sb.shims.display(),
-        sb.root().join("fallback").display()
-    )
-}
-
 /// `python` by name in `cwd`, fenced: the fake env's interpreter path, or
 /// `fell-through`.
 fn python(sb: &Sandbox, cwd: &Path) -> Command {

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -112,19 +112,7 @@ impl Machine {
     /// Every path under the root with its type, size, mode and mtime: two
     /// equal snapshots mean nothing was created, removed or rewritten.
     fn snapshot(&self) -> BTreeMap<PathBuf, (u32, u64, i64, i64)> {
-        let mut out = BTreeMap::new();
-        let mut todo = vec![self.root.clone()];
-        while let Some(dir) = todo.pop() {
-            for e in fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                let m = fs::symlink_metadata(&p).unwrap();
-                if m.is_dir() {
-                    todo.push(p.clone());
-                }
-                out.insert(p, (m.mode(), m.size(), m.mtime(), m.mtime_nsec()));
-            }
-        }
-        out
+        snapshot(&self.root)
     }
 
     /// The entries of the shims dir, sorted.

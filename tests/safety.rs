@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
@@ -367,26 +366,6 @@ const PROBE_OR_PREFIX: &str = "import sys\ntry:\n import venvprobe; print(venvpr
 
 // 3. Where the walk stops.
 
-/// A sandbox whose fall-through `python` is a script printing
-/// `fell-through`, for the trees of fake environments below.
-fn fake_sandbox() -> Sandbox {
-    let sb = Sandbox::with_shims(&["python"]);
-    write_exe(
-        &sb.dir("fallback").join("python"),
-        "#!/bin/sh\necho fell-through\n",
-    );
-    sb
-}
-
-/// PATH for [`fake_sandbox`]: the shims, the fallback, the system.
-fn fake_path(sb: &Sandbox) -> String {
-    format!(
-        "{}:{}:{SYSTEM_PATH}",
-        sb.shims.display(),
-        sb.root().join("fallback").display()
-    )
-}
-
 /// `python` in `cwd`: the fake env's interpreter path, or `fell-through`.
 fn fake_python(sb: &Sandbox, cwd: &Path) -> Command {
     let mut c = sb.cmd("python", cwd);
@@ -549,23 +528,6 @@ fn symlink_loops_in_the_tree_do_not_hang_the_walk() {
 }
 
 // 4. Many shims at once.
-
-/// Every file and directory under `root` with its size and mtime.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u64, i64, i64)> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(dir) = todo.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let m = fs::symlink_metadata(&p).unwrap();
-            if m.is_dir() {
-                todo.push(p.clone());
-            }
-            out.insert(p, (m.size(), m.mtime(), m.mtime_nsec()));
-        }
-    }
-    out
-}
 
 #[test]
 fn five_hundred_concurrent_shims_each_run_their_own_directorys_interpreter() {

@@ -372,3 +372,42 @@ pub fn assert_no_panic(o: &Output) {
         "a panic reached the user: {err}"
     );
 }
+
+/// A sandbox with `python` and `python3` shims whose fall-through is a
+/// script printing `fell-through`, for trees of [`fake_env`]s.
+pub fn fake_sandbox() -> Sandbox {
+    let sb = Sandbox::with_shims(&["python", "python3"]);
+    write_exe(
+        &sb.dir("fallback").join("python"),
+        "#!/bin/sh\necho fell-through\n",
+    );
+    sb
+}
+
+/// PATH for [`fake_sandbox`]: the shims, the fallback, the system.
+pub fn fake_path(sb: &Sandbox) -> String {
+    format!(
+        "{}:{}:{SYSTEM_PATH}",
+        sb.shims.display(),
+        sb.root().join("fallback").display()
+    )
+}
+
+/// Every path under `root` with its mode, size and mtime: two equal
+/// snapshots mean nothing was created, removed or rewritten.
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, (u32, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                todo.push(p.clone());
+            }
+            out.insert(p, (m.mode(), m.size(), m.mtime(), m.mtime_nsec()));
+        }
+    }
+    out
+}
