@@ -8,18 +8,21 @@
  *   CALLS CWD PROGRAM ARGC ARGV[0] ... ARGV[ARGC-1] ENVC ENV[0] ... ENV[ENVC-1]
  *
  * The driver runs WARMUP untimed rounds and then ROUNDS timed rounds. In
- * each round every case is spawned at most once, in turn, starting one case
- * later each round; a case with CALLS < ROUNDS is spread evenly over the
- * rounds. So noise from other work on the machine falls on all cases alike.
+ * each round every case is spawned at most once, in a freshly shuffled
+ * order (so no case always follows the same neighbour); a case with
+ * CALLS < ROUNDS is spread evenly over the rounds. So noise from other work
+ * on the machine, and whatever one call leaves behind for the next, falls
+ * on all cases alike.
  *
- * One call is posix_spawn() (a vfork-style clone in glibc) + waitpid() of
+ * One call is posix_spawn() (a vfork-style clone in glibc) + wait4() of
  * PROGRAM with the case's argv (argv[0] as a shell would pass it, e.g.
  * "python") and environment, in the case's working directory (fchdir'd to
  * before the clock starts). Only the spawn, the exec chain and the wait are
  * timed. The children's stdout and stderr go to /dev/null.
  *
- * Output: one line per case, the per-call times in nanoseconds. A child
- * that fails (exit status != 0, killed, or not spawnable) stops everything:
+ * Output: two lines per case: the per-call times in nanoseconds, then the
+ * per-call minor page faults of the child (its whole exec chain, from the
+ * rusage wait4() returns). A child that fails (exit status != 0, killed, or not spawnable) stops everything:
  * the driver prints "case N: ..." on stderr and exits 1.
  */
 #define _GNU_SOURCE
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +46,7 @@ struct spec {
     char **envp; /* NULL-terminated */
     long done;
     long long *ns;
+    long *faults;
 };
 
 static FILE *log_file;
@@ -113,27 +118,30 @@ static int read_spec(const char *path, struct spec **out)
         s->envp = token_list(&t);
         s->done = 0;
         s->ns = calloc(s->calls > 0 ? s->calls : 1, sizeof *s->ns);
+        s->faults = calloc(s->calls > 0 ? s->calls : 1, sizeof *s->faults);
     }
     *out = specs;
     return n;
 }
 
-/* One spawn + wait; returns the elapsed ns, or exits on a failed child. */
-static long long call(const struct spec *s, int index)
+/* One spawn + wait; returns the elapsed ns (and the child's minor page
+ * faults in *faults), or exits on a failed child. */
+static long long call(const struct spec *s, int index, long *faults)
 {
     if (fchdir(s->dirfd) < 0)
         die("fchdir");
     pid_t pid;
     int status;
+    struct rusage usage;
     long long start = now_ns();
     int rc = posix_spawn(&pid, s->program, NULL, NULL, s->argv, s->envp);
     if (rc != 0) {
         fprintf(log_file, "case %d: cannot run %s: %s\n", index, s->program, strerror(rc));
         exit(1);
     }
-    while (waitpid(pid, &status, 0) < 0)
+    while (wait4(pid, &status, 0, &usage) < 0)
         if (errno != EINTR)
-            die("waitpid");
+            die("wait4");
     long long elapsed = now_ns() - start;
     if (WIFSIGNALED(status)) {
         fprintf(log_file, "case %d: %s killed by signal %d\n", index, s->program,
@@ -145,7 +153,29 @@ static long long call(const struct spec *s, int index)
                 WEXITSTATUS(status));
         exit(1);
     }
+    *faults = usage.ru_minflt;
     return elapsed;
+}
+
+/* A fixed-seed xorshift: the same shuffles on every run. */
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
+
+static unsigned long long next_random(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void shuffle(int *order, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(next_random() % (unsigned long long)(i + 1));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
 }
 
 /* Does case s take part in round r of rounds? Spreads s->calls evenly. */
@@ -173,22 +203,32 @@ int main(int argc, char **argv)
         die("setting up file descriptors");
     close(null);
 
+    long ignored;
     for (long r = 0; r < warmup; r++)
         for (int i = 0; i < n; i++)
-            call(&specs[i], i);
+            call(&specs[i], i, &ignored);
 
+    int *order = malloc(n * sizeof *order);
+    for (int i = 0; i < n; i++)
+        order[i] = i;
     for (long r = 0; r < rounds; r++) {
+        shuffle(order, n);
         for (int k = 0; k < n; k++) {
-            int i = (int)((r + k) % n);
+            int i = order[k];
             struct spec *s = &specs[i];
-            if (due(s, r, rounds) && s->done < s->calls)
-                s->ns[s->done++] = call(s, i);
+            if (due(s, r, rounds) && s->done < s->calls) {
+                s->ns[s->done] = call(s, i, &s->faults[s->done]);
+                s->done++;
+            }
         }
     }
 
     for (int i = 0; i < n; i++) {
         for (long j = 0; j < specs[i].done; j++)
             fprintf(report, j ? " %lld" : "%lld", specs[i].ns[j]);
+        fputc('\n', report);
+        for (long j = 0; j < specs[i].done; j++)
+            fprintf(report, j ? " %ld" : "%ld", specs[i].faults[j]);
         fputc('\n', report);
     }
     fclose(report);
