@@ -1,12 +1,12 @@
 //! The Rust floor: bench/floor.c as a std Rust program, built the way
-//! venvexec's release is (static, panic=abort, opt-level 3, stripped).
+//! venvexec's release is (static, LTO, panic=abort, opt-level 3, stripped).
 //!
 //! It sits between the C floor and venvexec and splits the difference: what
 //! it costs over the C floor is the price of being a std Rust binary (the
 //! runtime's start-up, a larger image); what venvexec costs over it is the
 //! price of venvexec's own decision. The interpreter is fixed at compile time:
 //!
-//!   FLOOR_TARGET=/abs/path/.venv/bin/python rustc -O ... floor.rs
+//!   FLOOR_TARGET=/abs/path/.venv/bin/python rustc -C opt-level=3 -C lto ... floor.rs
 
 use std::ffi::{CString, c_char};
 use std::os::unix::ffi::OsStringExt;
