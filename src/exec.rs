@@ -131,7 +131,8 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
 pub fn exec(program: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
     let argv = CStrings::argv(program, args);
     let envp = CStrings::env(env);
-    crate::platform::restore_default_signals();
+    // Signal dispositions pass through untouched (no_main: std never
+    // changed ours), exactly as if the caller had run `program` itself.
     // SAFETY: both blocks are NULL-terminated arrays of pointers to
     // NUL-terminated strings that outlive the call.
     unsafe { libc::execve(argv.first(), argv.as_ptr(), envp.as_ptr()) };

@@ -297,9 +297,9 @@ fn spawn(
     let envp = CStrings::env(env);
 
     let empty = signal_set([]);
-    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored
-    // across exec: give it back, as `platform::restore_default_signals`
-    // does before a plain exec.
+    // An ignored signal stays ignored across exec, and a caller may have
+    // ignored SIGPIPE (Python does, and hands that to its children): the
+    // app under an init starts as a fresh process, with the default.
     let defaults = signal_set([libc::SIGPIPE]);
     let mut attr = MaybeUninit::<libc::posix_spawnattr_t>::uninit();
     let mut pid: libc::pid_t = 0;

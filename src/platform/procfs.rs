@@ -100,6 +100,9 @@ impl Proc {
 /// but keeping its allocation across calls.
 fn read_capped(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
+    // read_to_end on an empty Vec starts with tiny reads: one page covers a
+    // stat line or a command line in one read(2).
+    buf.reserve(4096);
     fs::File::open(path)?.take(limit).read_to_end(buf)?;
     Ok(())
 }

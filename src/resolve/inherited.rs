@@ -297,6 +297,11 @@ mod linux {
             if let Some(root) = venv_root(&seen) {
                 return Some((root, seen));
             }
+            // venv_root only looks at the directory: the exe beside argv[0]
+            // (python3 → python3.11) would get the same answer again.
+            if seen.parent() == exe.parent() {
+                return None;
+            }
         }
         venv_root(exe).map(|root| (root, exe.to_path_buf()))
     }

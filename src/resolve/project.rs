@@ -36,7 +36,10 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         }
     };
 
-    let tools = Tools::new(inp);
+    // Where each tool keeps its environments: looked up only once the
+    // walk gets past the in-project names of the first directory, which is
+    // where most calls end.
+    let mut tools: Option<Tools> = None;
 
     // One buffer for the whole walk: push a name, look, pop.
     let mut dir = cwd.clone();
@@ -47,14 +50,12 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         for name in &names {
             dir.push(name);
             let outcome = look(&dir, inp, skipped);
-            if *name == ".venv" && matches!(outcome, Look::Nothing) {
-                // pipenv's `.venv` *file* naming the environment; knowing it
-                // here saves the pipenv convention a stat per directory.
-                dotvenv_file = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_file());
-            }
+            // pipenv's `.venv` *file* naming the environment: knowing it
+            // from this lstat saves the pipenv convention one per directory.
+            dotvenv_file |= *name == ".venv" && matches!(outcome, Look::File);
             dir.pop();
             match outcome {
-                Look::Nothing => {}
+                Look::Nothing | Look::File => {}
                 Look::Found(env) => {
                     return Some(Found {
                         env,
@@ -69,7 +70,8 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 Look::Untrusted => return None,
             }
         }
-        match tools::look(&dir, &tools, dotvenv_file, inp, skipped) {
+        let tools = tools.get_or_insert_with(|| Tools::new(inp));
+        match tools::look(&dir, tools, dotvenv_file, inp, skipped) {
             None => {}
             Some((Look::Found(env), via)) => {
                 return Some(Found {
@@ -78,7 +80,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 });
             }
             Some((Look::Untrusted, _)) => return None,
-            Some((Look::Nothing, _)) => {}
+            Some((Look::Nothing | Look::File, _)) => {}
         }
         if !dir.pop() {
             return None;
@@ -112,6 +114,9 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
 }
 
 pub enum Look {
+    /// A regular file where an environment was looked for (pipenv's `.venv`
+    /// file names one; for everyone else it is just not an environment).
+    File,
     Nothing,
     Found(venv::Env),
     Untrusted,
@@ -132,6 +137,10 @@ pub fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
 pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
     // The common case, nothing here, costs exactly one lstat.
     match fs::symlink_metadata(candidate) {
+        Ok(m) if m.is_file() => {
+            skipped.push(Skip::new(LABEL, candidate, venv::NotEnv::NotADirectory));
+            return Look::File;
+        }
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Look::Nothing,
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::Nothing,
