@@ -34,7 +34,9 @@ impl App {
     /// The venv's interpreter, started by its absolute path in `work`,
     /// running `code`.
     fn python(&self, code: &str) -> Command {
-        let mut c = self.sb.cmd(self.venv.join("bin/python"), &self.work);
+        let mut c = self
+            .sb
+            .cmd_inherit(self.venv.join("bin/python"), &self.work);
         c.arg("-c").arg(code);
         c
     }
@@ -156,7 +158,7 @@ fn console_script_in_the_venv_shells_out_inside_it() {
             lit(probe_cmd())
         ),
     );
-    let out = ok(&mut a.sb.cmd(&script, &a.work));
+    let out = ok(&mut a.sb.cmd_inherit(&script, &a.work));
     assert_eq!(out, a.expected());
 }
 
@@ -168,7 +170,7 @@ fn python_dash_m_module_in_the_venv_inherits() {
         format!("import os\nos.system({})\n", lit(probe_cmd())),
     )
     .unwrap();
-    let mut c = a.sb.cmd(a.venv.join("bin/python"), &a.work);
+    let mut c = a.sb.cmd_inherit(a.venv.join("bin/python"), &a.work);
     c.args(["-m", "shellout"]);
     assert_eq!(ok(&mut c), a.expected());
 }
@@ -187,7 +189,7 @@ fn bare_argv0_is_looked_up_on_the_parents_own_path() {
         lit(a.sb.path().to_str().unwrap()),
         lit(probe_cmd())
     );
-    let mut c = a.sb.cmd(a.venv.join("bin/python"), &a.work);
+    let mut c = a.sb.cmd_inherit(a.venv.join("bin/python"), &a.work);
     c.arg0("python").env("PATH", start_path).arg("-c").arg(code);
     assert_eq!(ok(&mut c), a.expected());
 }
@@ -200,7 +202,7 @@ fn relative_argv0_is_made_absolute_with_the_parents_cwd() {
         lit(PROBE),
         lit(a.work.to_str().unwrap())
     );
-    let mut c = a.sb.cmd("/bin/sh", &a.work);
+    let mut c = a.sb.cmd_inherit("/bin/sh", &a.work);
     c.arg("-c")
         .arg("cd \"$1\" && exec ./bin/python -c \"$2\"")
         .arg("sh")
@@ -229,7 +231,7 @@ fn copies_venv_is_found_by_its_executable_when_argv0_no_longer_leads_there() {
         lit(work.to_str().unwrap()),
         lit(probe_cmd())
     );
-    let mut c = sb.cmd("/bin/sh", &work);
+    let mut c = sb.cmd_inherit("/bin/sh", &work);
     c.arg("-c")
         .arg("cd \"$1\" && exec ./bin/python3 -c \"$2\"")
         .arg("sh")

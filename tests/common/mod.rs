@@ -147,8 +147,18 @@ impl Sandbox {
     }
 
     /// A command with a clean environment: only PATH (shims first), HOME
-    /// and LANG, so nothing from the developer's shell leaks in.
+    /// and LANG, so nothing from the developer's shell leaks in; and no
+    /// inherited source, so a test runner started from a venv Python (tox,
+    /// nox, pre-commit) cannot hand its venv to tests about the other
+    /// sources. Tests of the inherited source use [`Sandbox::cmd_inherit`].
     pub fn cmd(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
+        let mut c = self.cmd_inherit(program, cwd);
+        c.env("VENVEXEC_NO_INHERIT", "1");
+        c
+    }
+
+    /// As [`Sandbox::cmd`], with the inherited source on.
+    pub fn cmd_inherit(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
         let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", self.path())
