@@ -298,7 +298,7 @@ pub fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
     ];
     match &inp.cwd {
         Ok(cwd) => lines.push(format!(
-            "project: {} from {} upwards",
+            "project: {}, then the uv, pdm, poetry, pipenv and pyenv-virtualenv conventions, from {} upwards",
             project::names_shown(inp.names.as_deref()),
             cwd.display()
         )),
