@@ -251,23 +251,13 @@ fn exit_status_of_the_child_passes_through() {
 fn arguments_pass_byte_for_byte_through_the_runner() {
     let sb = Sandbox::new();
     let (proj, _) = project(&sb, "proj", "proj");
-    let args: Vec<&[u8]> = vec![
-        b"",
-        b"a  b",
-        b"x\ny",
-        b"\xff\xfe\x80",
-        b"--venv",
-        b"--",
-        b"which",
-    ];
-    let code =
-        "import os, sys; sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, sys.argv[1:])))";
+    let args = awkward_args();
     let o = run(sb
         .venvexec(&proj)
-        .args(["python", "-c", code])
-        .args(args.iter().map(|a| OsStr::from_bytes(a))));
+        .args(["python", "-c", ECHO_ARGS])
+        .args(&args));
     assert!(o.status.success());
-    assert_eq!(o.stdout, args.join(&b'\0'));
+    assert_eq!(o.stdout, echoed(&args));
 }
 
 #[test]

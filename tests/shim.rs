@@ -376,29 +376,12 @@ fn a_venv_tool_is_run_by_its_absolute_path() {
 fn arguments_pass_byte_for_byte() {
     let sb = Sandbox::new();
     let (proj, _) = project(&sb, "proj", "proj");
-    let args: Vec<&[u8]> = vec![
-        b"two words",
-        b"line one\nline two",
-        b"",
-        b"\xff\xfe not utf-8 \x80",
-        b"-c",
-        b"--",
-        b"$HOME * ?",
-        b"tab\there ",
-        "caf\u{e9} \u{1f40d}".as_bytes(),
-        b"",
-    ];
-    let os_args: Vec<OsString> = args
-        .iter()
-        .map(|a| OsStr::from_bytes(a).to_os_string())
-        .collect();
-    let code =
-        "import os, sys; sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, sys.argv[1:])))";
+    let args = awkward_args();
     let o = run(shim(&sb, "python", &proj)
-        .args([OsStr::new("-c"), OsStr::new(code)])
-        .args(&os_args));
+        .args([OsStr::new("-c"), OsStr::new(ECHO_ARGS)])
+        .args(&args));
     assert!(o.status.success());
-    assert_eq!(o.stdout, args.join(&b'\0'));
+    assert_eq!(o.stdout, echoed(&args));
 }
 
 #[test]

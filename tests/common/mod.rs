@@ -421,3 +421,36 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, (u32, u64, i
     }
     out
 }
+
+/// Arguments a naive wrapper would mangle: spaces, newlines, empty strings,
+/// bytes that are not UTF-8, and words the runner itself knows.
+pub fn awkward_args() -> Vec<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let args: [&[u8]; 12] = [
+        b"two words",
+        b"line one\nline two",
+        b"",
+        b"\xff\xfe not utf-8 \x80",
+        b"-c",
+        b"--",
+        b"--venv",
+        b"which",
+        b"$HOME * ?",
+        b"tab\there ",
+        "caf\u{e9} \u{1f40d}".as_bytes(),
+        b"",
+    ];
+    args.iter()
+        .map(|a| OsStr::from_bytes(a).to_os_string())
+        .collect()
+}
+
+/// Python code writing its arguments back, NUL-separated, as raw bytes.
+pub const ECHO_ARGS: &str =
+    "import os, sys; sys.stdout.buffer.write(b'\\0'.join(map(os.fsencode, sys.argv[1:])))";
+
+/// What [`ECHO_ARGS`] prints for `args`.
+pub fn echoed(args: &[OsString]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = args.iter().map(|a| a.as_encoded_bytes()).collect();
+    parts.join(&b'\0')
+}

@@ -196,6 +196,16 @@ pub fn env_of_interpreter(python: &Path) -> Option<PathBuf> {
         .then(|| root.to_path_buf())
 }
 
+/// Tool-made environment names: the characters a shell or a shebang line
+/// would trip on become `_`, and the name is cut to 42 characters (pipenv
+/// and poetry both keep shebangs under the kernel's 127-byte limit so).
+pub fn sanitize(name: &str, unsafe_chars: &str) -> String {
+    name.chars()
+        .map(|c| if unsafe_chars.contains(c) { '_' } else { c })
+        .take(42)
+        .collect()
+}
+
 /// `a/./b/../c` → `a/c` without touching the filesystem, as uv treats
 /// its environment path (the `..` may name a directory that does not exist).
 pub fn normalize_lexically(path: &Path) -> PathBuf {

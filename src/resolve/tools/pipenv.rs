@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, first_line, hash, read_small};
+use super::{ToolVars, first_line, hash, read_small, sanitize};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     match &v.workon_home {
@@ -54,17 +54,7 @@ pub fn look(
 /// `-3.11` for a version).
 pub fn env_name(dir: &Path, pipenv_python: Option<&std::ffi::OsStr>) -> Option<String> {
     let name = dir.file_name()?.to_string_lossy();
-    let sanitized: String = name
-        .chars()
-        .map(|c| {
-            if " &$`!*@\"()[]\\\r\n\t".contains(c) {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(42)
-        .collect();
+    let sanitized = sanitize(&name, " &$`!*@\"()[]\\\r\n\t");
     let digest = hash::sha256(dir.join("Pipfile").as_os_str().as_bytes());
     let suffix = match pipenv_python.map(Path::new) {
         Some(p) if p.is_absolute() => format!("-{}", p.file_name()?.to_string_lossy()),

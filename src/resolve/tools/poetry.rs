@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
 use super::pdm::newest_with_prefix;
-use super::{ToolVars, hash, pyproject, read_small};
+use super::{ToolVars, hash, pyproject, read_small, sanitize};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let cache = match &v.poetry_cache_dir {
@@ -67,18 +67,7 @@ pub fn env_name(project: &pyproject::Pyproject, dir: &Path) -> String {
         .map(pyproject::canonical_name)
         // poetry's package-mode = false projects may have no name at all.
         .unwrap_or_else(|| "non-package-mode".into());
-    let sanitized: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if " $`!*@\"\\\r\n\t".contains(c) {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(42)
-        .collect();
+    let sanitized = sanitize(&name.to_lowercase(), " $`!*@\"\\\r\n\t");
     let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     format!(
         "{sanitized}-{}",
