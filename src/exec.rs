@@ -9,6 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::platform::split_list;
 use crate::venv::{self, Env, FileId};
 
 /// Counts venvexec re-running itself through fall-throughs; see [`Depth`].
@@ -36,12 +37,12 @@ pub fn find_on_path(
     me: Option<FileId>,
 ) -> Option<PathBuf> {
     let path_var = path_var?;
-    for entry in path_var.as_bytes().split(|&b| b == b':') {
-        let dir = Path::new(OsStr::from_bytes(if entry.is_empty() {
-            b"."
+    for entry in split_list(path_var) {
+        let dir = Path::new(if entry.is_empty() {
+            OsStr::new(".")
         } else {
             entry
-        }));
+        });
         let mut candidate = match cwd {
             // Rebuilt from components so `./bin` and the `.` of an empty
             // entry leave no `/./` in the argv[0] of what runs.
@@ -113,8 +114,7 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
         p.push(":/usr/local/bin:/usr/bin:/bin");
         return p;
     };
-    let first = old.as_bytes().split(|&b| b == b':').next().unwrap_or(b"");
-    if first == bin.as_bytes() {
+    if split_list(old).next() == Some(bin) {
         return old.to_os_string();
     }
     let mut p = bin.to_os_string();

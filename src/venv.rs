@@ -121,6 +121,20 @@ fn is_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
+/// The environment an interpreter path runs in, decided as CPython's
+/// getpath does: `pyvenv.cfg` one level above the executable's directory
+/// (`ENV/bin/python`), then in that directory itself. The path is *not*
+/// resolved through symlinks first: a venv's `bin/python` links to the
+/// base interpreter, and resolving it would lose the venv.
+pub fn root_of_interpreter(interpreter: &Path) -> Option<PathBuf> {
+    let dir = interpreter.parent()?;
+    [dir.parent(), Some(dir)]
+        .into_iter()
+        .flatten()
+        .find(|d| is_file(&d.join("pyvenv.cfg")))
+        .map(Path::to_path_buf)
+}
+
 /// The outcome of looking for a program inside an environment's `bin/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tool {
@@ -226,16 +240,8 @@ pub struct Config {
 /// larger than this ("cannot read file larger than 32KB").
 const CPYTHON_CONFIG_LIMIT: usize = 32 * 1024;
 
-/// Cap on how much of `pyvenv.cfg` is read: the real file is a few hundred
-/// bytes, and a huge one must not stall every `python` on the machine.
-pub const CONFIG_READ_LIMIT: u64 = 64 * 1024;
-
 pub fn read_config(path: &Path) -> io::Result<Config> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    fs::File::open(path)?
-        .take(CONFIG_READ_LIMIT)
-        .read_to_end(&mut buf)?;
+    let buf = crate::platform::read_marker(path)?;
     let mut cfg = parse_config(&buf);
     cfg.problem = config_problem(&buf);
     Ok(cfg)
@@ -334,6 +340,24 @@ mod tests {
             probe(&root.join("pyvenv.cfg"), Require::Marker),
             Err(NotEnv::NotADirectory)
         );
+    }
+
+    #[test]
+    fn root_of_interpreter_looks_above_then_beside_without_resolving_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("env");
+        fs::create_dir_all(env.join("bin")).unwrap();
+        fs::write(env.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        // A venv's bin/python is a link out of it; the link's own location
+        // is what counts.
+        symlink("/usr/bin/python3", env.join("bin/python")).unwrap();
+        assert_eq!(
+            root_of_interpreter(&env.join("bin/python")),
+            Some(env.clone())
+        );
+        assert_eq!(root_of_interpreter(&env.join("python")), Some(env.clone()));
+        assert_eq!(root_of_interpreter(Path::new("/usr/bin/python3")), None);
+        assert_eq!(root_of_interpreter(Path::new("/")), None);
     }
 
     #[test]

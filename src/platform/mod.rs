@@ -1,4 +1,61 @@
-//! The few things that differ between unixes, behind one door.
+//! The few things that differ between unixes, behind one door, and the
+//! small readers of system formats that several modules share.
 
 #[cfg(target_os = "linux")]
 pub mod procfs;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The entries of a colon-separated list (`PATH`, `VENVEXEC_NAMES`, …), as
+/// they are: empty entries included, nothing allocated.
+pub fn split_list(list: &OsStr) -> impl Iterator<Item = &OsStr> {
+    list.as_bytes().split(|&b| b == b':').map(OsStr::from_bytes)
+}
+
+/// Reads at most `limit` bytes of `path` into `buf`, replacing its contents
+/// but keeping its allocation across calls. Every file venvexec reads is
+/// someone else's (`/proc`, marker files in directories it walks): the cap
+/// keeps a huge or endless one from stalling a shim.
+pub fn read_capped(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    // read_to_end on an empty Vec starts with tiny reads: one page covers a
+    // marker file, a stat line or a command line in one read(2).
+    buf.reserve(4096);
+    fs::File::open(path)?.take(limit).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Cap for marker files (`pyvenv.cfg`, `.python-version`, `.pdm-python`,
+/// `pyproject.toml`, pipenv's `.venv`): the real ones are a few hundred
+/// bytes.
+pub const MARKER_LIMIT: u64 = 64 * 1024;
+
+/// A marker file's contents, capped. Only a regular file is opened: a FIFO
+/// planted under a marker's name would block `open` forever.
+pub fn read_marker(path: &Path) -> io::Result<Vec<u8>> {
+    if !fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut buf = Vec::new();
+    read_capped(path, MARKER_LIMIT, &mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_keep_empty_entries() {
+        let v: Vec<&OsStr> = split_list(OsStr::new(":a::b")).collect();
+        assert_eq!(v, ["", "a", "", "b"]);
+        assert_eq!(split_list(OsStr::new("")).count(), 1);
+    }
+}

@@ -9,10 +9,12 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use super::read_capped;
 
 /// `/proc/PID/stat` is one short line; 4 KiB holds it even with the
 /// longest `comm`.
@@ -94,17 +96,6 @@ impl Proc {
         read_capped(&self.entry("environ"), ENVIRON_LIMIT, buf)?;
         Ok(find_var(buf, name))
     }
-}
-
-/// Reads at most `limit` bytes of `path` into `buf`, replacing its contents
-/// but keeping its allocation across calls.
-fn read_capped(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    // read_to_end on an empty Vec starts with tiny reads: one page covers a
-    // stat line or a command line in one read(2).
-    buf.reserve(4096);
-    fs::File::open(path)?.take(limit).read_to_end(buf)?;
-    Ok(())
 }
 
 /// Field 4 of `/proc/PID/stat`. Field 2, the command name, is in

@@ -62,8 +62,8 @@ pub fn checked(inp: &Inputs) -> String {
 
 #[cfg(target_os = "linux")]
 mod linux {
+    use crate::platform::split_list;
     use std::ffi::OsStr;
-    use std::fs;
     use std::io;
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Path, PathBuf};
@@ -294,16 +294,16 @@ mod linux {
         buf: &mut Vec<u8>,
     ) -> Option<(PathBuf, PathBuf)> {
         if let Some(seen) = argv0.and_then(|a| absolute_argv0(proc, a, buf)) {
-            if let Some(root) = venv_root(&seen) {
+            if let Some(root) = venv::root_of_interpreter(&seen) {
                 return Some((root, seen));
             }
-            // venv_root only looks at the directory: the exe beside argv[0]
+            // root_of_interpreter only looks at the directory: the exe beside argv[0]
             // (python3 → python3.11) would get the same answer again.
             if seen.parent() == exe.parent() {
                 return None;
             }
         }
-        venv_root(exe).map(|root| (root, exe.to_path_buf()))
+        venv::root_of_interpreter(exe).map(|root| (root, exe.to_path_buf()))
     }
 
     fn absolute_argv0(proc: &Proc, argv0: &OsStr, buf: &mut Vec<u8>) -> Option<PathBuf> {
@@ -317,35 +317,15 @@ mod linux {
             }
             return Some(proc.cwd().ok()?.join(path).components().collect());
         }
-        let path_var = proc.environ_var(b"PATH", buf).ok()??;
+        let path_var = OsStr::from_bytes(proc.environ_var(b"PATH", buf).ok()??);
         // Empty and relative entries are relative to the process's cwd, as
         // in its own lookup; only then is the cwd needed.
-        let cwd = if path_var
-            .split(|&b| b == b':')
-            .any(|e| e.first() != Some(&b'/'))
-        {
+        let cwd = if split_list(path_var).any(|e| !Path::new(e).is_absolute()) {
             Some(proc.cwd().ok()?)
         } else {
             None
         };
-        exec::find_on_path(
-            argv0,
-            Some(OsStr::from_bytes(path_var)),
-            cwd.as_deref(),
-            None,
-        )
-    }
-
-    /// CPython's order: `pyvenv.cfg` one level above the executable's
-    /// directory (`ENV/bin/python`), then in that directory itself.
-    pub(super) fn venv_root(interpreter: &Path) -> Option<PathBuf> {
-        let dir = interpreter.parent()?;
-        let candidates = [dir.parent(), Some(dir)];
-        candidates
-            .into_iter()
-            .flatten()
-            .find(|d| fs::metadata(d.join("pyvenv.cfg")).is_ok_and(|m| m.is_file()))
-            .map(Path::to_path_buf)
+        exec::find_on_path(argv0, Some(path_var), cwd.as_deref(), None)
     }
 
     #[derive(Debug, PartialEq, Eq)]
@@ -510,7 +490,6 @@ mod linux {
 mod tests {
     use super::linux::*;
     use std::ffi::OsStr;
-    use std::fs;
     use std::path::Path;
 
     fn argv(s: &[&'static str]) -> Vec<&'static OsStr> {
@@ -584,20 +563,5 @@ mod tests {
         let long = "é".repeat(100);
         let a = vec![OsStr::new(long.as_str())];
         assert_eq!(describe(&a, Path::new("/x")).chars().count(), 61);
-    }
-
-    #[test]
-    fn venv_root_looks_above_then_beside_without_resolving_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = dir.path().join("env");
-        fs::create_dir_all(env.join("bin")).unwrap();
-        fs::write(env.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
-        // A venv's bin/python is a link out of it; the link's own location
-        // is what counts.
-        std::os::unix::fs::symlink("/usr/bin/python3", env.join("bin/python")).unwrap();
-        assert_eq!(venv_root(&env.join("bin/python")), Some(env.clone()));
-        assert_eq!(venv_root(&env.join("python")), Some(env.clone()));
-        assert_eq!(venv_root(Path::new("/usr/bin/python3")), None);
-        assert_eq!(venv_root(Path::new("/")), None);
     }
 }

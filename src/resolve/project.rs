@@ -5,14 +5,16 @@
 //! symlinks already resolved, like `pwd -P`), so it can never loop and a
 //! project reached through a symlink finds the `.venv` of its real location.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::tools::{self, Tools};
 use super::{Found, Inputs, Skip, Source, Via, trust};
+use crate::platform::split_list;
 use crate::venv::{self, Require};
 
 const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
@@ -183,12 +185,11 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
 fn names(var: Option<&OsStr>) -> Vec<&OsStr> {
     let mut out: Vec<&OsStr> = Vec::new();
     if let Some(v) = var {
-        for part in v.as_encoded_bytes().split(|&b| b == b':') {
-            if part.is_empty() || part == b"." || part == b".." || part.contains(&b'/') {
+        for part in split_list(v) {
+            if part.is_empty() || part == "." || part == ".." || part.as_bytes().contains(&b'/') {
                 continue;
             }
-            // SAFETY: split of OsStr bytes at an ASCII byte is valid OsStr.
-            out.push(unsafe { OsStr::from_encoded_bytes_unchecked(part) });
+            out.push(part);
         }
     }
     if out.is_empty() {
@@ -202,13 +203,9 @@ fn names(var: Option<&OsStr>) -> Vec<&OsStr> {
 /// entries that do not exist are ignored.
 fn ceilings(var: Option<&OsStr>) -> Vec<PathBuf> {
     let Some(v) = var else { return Vec::new() };
-    v.as_encoded_bytes()
-        .split(|&b| b == b':')
-        .filter(|p| p.first() == Some(&b'/'))
-        .filter_map(|p| {
-            let p = OsString::from(unsafe { OsStr::from_encoded_bytes_unchecked(p) });
-            fs::canonicalize(p).ok()
-        })
+    split_list(v)
+        .filter(|p| Path::new(p).is_absolute())
+        .filter_map(|p| fs::canonicalize(p).ok())
         .collect()
 }
 

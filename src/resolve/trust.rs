@@ -11,6 +11,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::platform::split_list;
 use crate::venv::Env;
 
 /// `Err(reason)` when the environment must not be used. `found_in` is the
@@ -101,18 +102,13 @@ fn is_listed_safe(root: &Path, found_in: &Path, safe_dirs: Option<&OsStr>) -> bo
     let Some(list) = safe_dirs else {
         return false;
     };
-    list.as_encoded_bytes()
-        .split(|&b| b == b':')
-        .filter(|e| !e.is_empty())
-        .any(|entry| {
-            if entry == b"*" {
-                return true;
-            }
-            // SAFETY: a split of OsStr bytes at an ASCII byte is valid OsStr.
-            let p = Path::new(unsafe { OsStr::from_encoded_bytes_unchecked(entry) });
-            let p = p.components().as_path();
-            p == root || p == found_in
-        })
+    split_list(list).filter(|e| !e.is_empty()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let p = Path::new(entry).components().as_path();
+        p == root || p == found_in
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ mod uv;
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::project::Look;
@@ -61,22 +61,15 @@ impl ToolVars {
         }
     }
 
-    fn home_join(&self, rel: &str) -> Option<PathBuf> {
+    fn home_join(&self, rel: impl AsRef<Path>) -> Option<PathBuf> {
         Some(Path::new(self.home.as_ref()?).join(rel))
     }
 
     /// `~/x` → `$HOME/x`, as the Python tools expand their own settings.
     fn expand_tilde(&self, value: &OsStr) -> Option<PathBuf> {
-        let b = value.as_encoded_bytes();
-        if b == b"~" {
-            return self.home.as_ref().map(PathBuf::from);
-        }
-        match b.strip_prefix(b"~/") {
-            // SAFETY: a suffix after an ASCII prefix of OsStr bytes is valid OsStr.
-            Some(rest) => self
-                .home_join("")
-                .map(|h| h.join(unsafe { OsStr::from_encoded_bytes_unchecked(rest) })),
-            None => Some(PathBuf::from(value)),
+        match Path::new(value).strip_prefix("~") {
+            Ok(rest) => self.home_join(rest),
+            Err(_) => Some(PathBuf::from(value)),
         }
     }
 
@@ -130,11 +123,12 @@ pub fn look(
     if let Some(hit) = uv::look(dir, inp, skipped) {
         return Some(hit);
     }
-    if let Some(hit) = pdm::look(dir, tools.pdm_venvs.as_deref(), inp, skipped) {
+    let project = pyproject::InDir::new(dir);
+    if let Some(hit) = pdm::look(dir, tools.pdm_venvs.as_deref(), &project, inp, skipped) {
         return Some(hit);
     }
     if let Some(venvs) = &tools.poetry_venvs {
-        if let Some(hit) = poetry::look(dir, venvs, inp, skipped) {
+        if let Some(hit) = poetry::look(dir, venvs, &project, inp, skipped) {
             return Some(hit);
         }
     }
@@ -155,24 +149,10 @@ pub fn look(
     None
 }
 
-/// Marker files are tiny; a huge or endless one (a FIFO, /dev/zero behind
-/// a symlink) must not stall the shim, so reads are capped.
-pub const READ_LIMIT: u64 = 64 * 1024;
-
 /// Reads a small marker file; `None` when it is absent, not a regular
 /// file, or unreadable.
 pub fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let meta = fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut buf = Vec::new();
-    fs::File::open(path)
-        .ok()?
-        .take(READ_LIMIT)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(buf)
+    crate::platform::read_marker(path).ok()
 }
 
 /// The first non-empty, non-comment line of a marker file, trimmed.
@@ -185,15 +165,33 @@ pub fn first_line(bytes: &[u8]) -> Option<&OsStr> {
         .map(OsStr::from_bytes)
 }
 
-/// The environment root of an interpreter path (`ENV/bin/python` → `ENV`),
-/// the way CPython's getpath finds `pyvenv.cfg`: beside the executable's
-/// directory, without resolving symlinks first.
-pub fn env_of_interpreter(python: &Path) -> Option<PathBuf> {
-    let bin = python.parent()?;
-    let root = bin.parent()?;
-    root.join("pyvenv.cfg")
-        .is_file()
-        .then(|| root.to_path_buf())
+/// Among `dir/<prefix><version>` entries, the one with the highest version
+/// (poetry and pdm both keep one per Python version).
+pub fn newest_with_prefix(dir: &Path, prefix: &[u8]) -> Option<PathBuf> {
+    let mut best: Option<(Vec<u64>, PathBuf)> = None;
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.as_bytes().strip_prefix(prefix) else {
+            continue;
+        };
+        let version = version_key(rest);
+        if best.as_ref().is_none_or(|(v, _)| version > *v) {
+            best = Some((version, entry.path()));
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn version_key(s: &[u8]) -> Vec<u64> {
+    s.split(|&b| b == b'.')
+        .map(|part| {
+            part.iter()
+                .take_while(|b| b.is_ascii_digit())
+                .fold(0u64, |n, &d| {
+                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                })
+        })
+        .collect()
 }
 
 /// Tool-made environment names: the characters a shell or a shebang line
@@ -231,6 +229,19 @@ pub fn normalize_lexically(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_version_wins() {
+        let d = tempfile::tempdir().unwrap();
+        for n in ["app-x-3.9", "app-x-3.11", "app-x-3.10", "other-3.99"] {
+            std::fs::create_dir(d.path().join(n)).unwrap();
+        }
+        assert_eq!(
+            newest_with_prefix(d.path(), b"app-x-"),
+            Some(d.path().join("app-x-3.11"))
+        );
+        assert_eq!(newest_with_prefix(d.path(), b"nope-"), None);
+    }
 
     #[test]
     fn lexical_normalisation() {

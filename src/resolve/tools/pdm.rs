@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, env_of_interpreter, first_line, hash, pyproject, read_small};
+use super::{ToolVars, first_line, hash, newest_with_prefix, pyproject, read_small};
+use crate::venv;
 
 /// pdm's default `venv.location` (the setting lives in pdm's config file,
 /// which the shim does not read; `.pdm-python` covers other locations).
@@ -21,6 +22,7 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 pub fn look(
     dir: &Path,
     venvs: Option<&Path>,
+    project: &pyproject::InDir,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
@@ -45,7 +47,7 @@ pub fn look(
             ));
             return None;
         }
-        let Some(env) = env_of_interpreter(&python) else {
+        let Some(env) = venv::root_of_interpreter(&python) else {
             skipped.push(Skip::new(
                 "pdm",
                 &marker,
@@ -59,8 +61,7 @@ pub fn look(
         return Some((look_from(&env, dir, inp, skipped), via));
     }
     let venvs = venvs?;
-    let bytes = read_small(&dir.join("pyproject.toml"))?;
-    if !pyproject::parse(&bytes).pdm {
+    if !project.get()?.pdm {
         return None;
     }
     let prefix = prefix(dir)?;
@@ -80,51 +81,4 @@ pub fn prefix(dir: &Path) -> Option<OsString> {
     p.push(hash::short(&hash::md5(dir.as_os_str().as_bytes())));
     p.push("-");
     Some(p)
-}
-
-/// Among `dir/<prefix><version>` entries, the one with the highest version
-/// (poetry and pdm both keep one per Python version).
-pub fn newest_with_prefix(dir: &Path, prefix: &[u8]) -> Option<PathBuf> {
-    let mut best: Option<(Vec<u64>, PathBuf)> = None;
-    for entry in fs::read_dir(dir).ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.as_bytes().strip_prefix(prefix) else {
-            continue;
-        };
-        let version = version_key(rest);
-        if best.as_ref().is_none_or(|(v, _)| version > *v) {
-            best = Some((version, entry.path()));
-        }
-    }
-    best.map(|(_, p)| p)
-}
-
-fn version_key(s: &[u8]) -> Vec<u64> {
-    s.split(|&b| b == b'.')
-        .map(|part| {
-            part.iter()
-                .take_while(|b| b.is_ascii_digit())
-                .fold(0u64, |n, &d| {
-                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-                })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn newest_version_wins() {
-        let d = tempfile::tempdir().unwrap();
-        for n in ["app-x-3.9", "app-x-3.11", "app-x-3.10", "other-3.99"] {
-            fs::create_dir(d.path().join(n)).unwrap();
-        }
-        assert_eq!(
-            newest_with_prefix(d.path(), b"app-x-"),
-            Some(d.path().join("app-x-3.11"))
-        );
-        assert_eq!(newest_with_prefix(d.path(), b"nope-"), None);
-    }
 }

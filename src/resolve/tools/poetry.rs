@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::pdm::newest_with_prefix;
-use super::{ToolVars, hash, pyproject, read_small, sanitize};
+use super::{ToolVars, hash, newest_with_prefix, pyproject, read_small, sanitize};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let cache = match &v.poetry_cache_dir {
@@ -39,15 +38,15 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 pub fn look(
     dir: &Path,
     venvs: &Path,
+    project: &pyproject::InDir,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let bytes = read_small(&dir.join("pyproject.toml"))?;
-    let project = pyproject::parse(&bytes);
+    let project = project.get()?;
     if !project.poetry {
         return None;
     }
-    let base = env_name(&project, dir);
+    let base = env_name(project, dir);
     // poetry records the chosen Python per project in envs.toml; without
     // that, the newest of the project's environments is the one it made last
     // for the newest Python, which is what `poetry env use` would pick.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::super::project::{Look, look_from};
 use super::super::{Inputs, Skip, Via};
 use super::{ToolVars, read_small};
+use crate::venv::{self, NotEnv, Require};
 
 pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
     let root = match &v.pyenv_root {
@@ -47,29 +48,19 @@ pub fn look(
         return None;
     }
     let env = versions.join(name);
-    if !env.join("pyvenv.cfg").is_file() && !env.join("conda-meta").is_dir() {
-        if env.is_dir() {
-            skipped.push(Skip::new(
-                "pyenv",
-                &file,
-                format!(
-                    "names {}, a plain pyenv version, not a virtualenv",
-                    Path::new(name).display()
-                ),
-            ));
-        } else {
-            skipped.push(Skip::new(
-                "pyenv",
-                &file,
-                format!(
-                    "names {}, which pyenv does not have",
-                    Path::new(name).display()
-                ),
-            ));
-        }
-        return None;
-    }
-    Some((look_from(&env, dir, inp, skipped), via))
+    // The marker test of every discovered environment; only its two
+    // answers that mean "not a virtualenv" are worded the pyenv way.
+    let why = match venv::probe(&env, Require::Marker) {
+        Err(NotEnv::NoConfig) => "a plain pyenv version, not a virtualenv",
+        Err(NotEnv::Missing | NotEnv::NotADirectory) => "which pyenv does not have",
+        _ => return Some((look_from(&env, dir, inp, skipped), via)),
+    };
+    skipped.push(Skip::new(
+        "pyenv",
+        &file,
+        format!("names {}, {why}", Path::new(name).display()),
+    ));
+    None
 }
 
 #[cfg(test)]

@@ -3,6 +3,11 @@
 //! table headers and `name = "…"` lines cover how these files are written;
 //! anything it does not understand is ignored, never an error.
 
+use std::cell::OnceCell;
+use std::path::Path;
+
+use super::read_small;
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pyproject {
     /// `[project] name`.
@@ -13,6 +18,29 @@ pub struct Pyproject {
     pub poetry: bool,
     /// A `[tool.pdm…]` table, or pdm as the build backend.
     pub pdm: bool,
+}
+
+/// A directory's `pyproject.toml`, read and parsed at most once however
+/// many conventions ask about it (pdm's central venvs, then poetry).
+pub struct InDir<'a> {
+    dir: &'a Path,
+    parsed: OnceCell<Option<Pyproject>>,
+}
+
+impl<'a> InDir<'a> {
+    pub fn new(dir: &'a Path) -> InDir<'a> {
+        InDir {
+            dir,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// `None` when the directory has no readable `pyproject.toml`.
+    pub fn get(&self) -> Option<&Pyproject> {
+        self.parsed
+            .get_or_init(|| read_small(&self.dir.join("pyproject.toml")).map(|b| parse(&b)))
+            .as_ref()
+    }
 }
 
 pub fn parse(bytes: &[u8]) -> Pyproject {
