@@ -215,7 +215,7 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
         )),
     }
     for skip in &res.skipped {
-        let (status, fix) = if skip.why.starts_with("not trusted") {
+        let (status, fix) = if skip.untrusted {
             (Status::Warn, None)
         } else if skip.source == "VIRTUAL_ENV" {
             (

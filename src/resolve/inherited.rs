@@ -262,7 +262,7 @@ mod linux {
         };
         let found_in = root.parent().unwrap_or(&root);
         if let Err(why) = trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
-            skipped.push(Skip::new(
+            skipped.push(Skip::untrusted(
                 LABEL,
                 &root,
                 format_args!(

@@ -167,6 +167,9 @@ pub struct Skip {
     pub source: &'static str,
     pub path: Option<PathBuf>,
     pub why: String,
+    /// Refused by the safety rules (`trust`), whichever source found it:
+    /// `doctor` warns about these.
+    pub untrusted: bool,
 }
 
 impl Skip {
@@ -175,6 +178,7 @@ impl Skip {
             source,
             path: Some(path.into()),
             why: why.to_string(),
+            untrusted: false,
         }
     }
 
@@ -183,6 +187,19 @@ impl Skip {
             source,
             path: None,
             why: why.to_string(),
+            untrusted: false,
+        }
+    }
+
+    /// An environment the safety rules refused.
+    pub fn untrusted(
+        source: &'static str,
+        path: impl Into<PathBuf>,
+        why: impl fmt::Display,
+    ) -> Skip {
+        Skip {
+            untrusted: true,
+            ..Skip::new(source, path, why)
         }
     }
 }

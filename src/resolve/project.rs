@@ -170,7 +170,7 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
     match trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
         Ok(()) => Look::Found(env),
         Err(why) => {
-            skipped.push(Skip::new(
+            skipped.push(Skip::untrusted(
                 LABEL,
                 candidate,
                 format!("not trusted: {why}; {}", trust::hint(candidate)),
