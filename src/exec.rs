@@ -197,6 +197,14 @@ fn nul_terminated(parts: &[&[u8]]) -> Vec<u8> {
     v
 }
 
+/// The failure of starting `program`, with the status a shell would give.
+pub fn cannot_run(program: &Path, err: &io::Error) -> crate::fail::Fail {
+    crate::fail::Fail::new(
+        exit_code_for(err),
+        format!("cannot run {}: {err}", program.display()),
+    )
+}
+
 /// Exit status for a failed exec, as shells report it.
 pub fn exit_code_for(err: &io::Error) -> u8 {
     if err.kind() == io::ErrorKind::NotFound {

@@ -11,8 +11,8 @@
 //! - **posix_spawn**, not fork+exec: the exec error (ENOENT, EACCES) comes
 //!   back as the return value, so we can say what went wrong and exit 127 or
 //!   126 ourselves, with no error pipe and no code running in a forked copy
-//!   of a Rust process. The child gets an empty signal mask and SIGPIPE back
-//!   at its default, exactly as `exec::exec` would have left it; a signal
+//!   of a Rust process. The child gets an empty signal mask and SIGPIPE at
+//!   its default, as a fresh process under an init should; any other signal
 //!   we were started with ignored (`nohup`) stays ignored and unforwarded.
 //! - **Signals go to the direct child only**, which is `docker stop`'s
 //!   contract: SIGTERM to PID 1 reaches the app; a shell script that starts
@@ -87,10 +87,7 @@ pub fn supervise(
         Ok(pid) => pid,
         Err(err) => {
             set_mask(libc::SIG_SETMASK, &before);
-            return Err(Fail::new(
-                exec::exit_code_for(&err),
-                format!("cannot run {}: {err}", program.display()),
-            ));
+            return Err(exec::cannot_run(program, &err));
         }
     };
 

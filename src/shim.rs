@@ -51,12 +51,12 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         Plan::InEnv { found, program } => {
             let env = exec::child_env(&Activation::Env(&found.env));
             let err = exec::exec(&program, &args, &env);
-            exec_failure(&program, &err)
+            exec::cannot_run(&program, &err)
         }
         Plan::FallThrough { program } => {
             let env = exec::child_env(&Activation::FallThrough { depth: depth + 1 });
             let err = exec::exec(&program, &args, &env);
-            exec_failure(&program, &err)
+            exec::cannot_run(&program, &err)
         }
         Plan::Fail(f) => f,
     };
@@ -112,10 +112,11 @@ pub fn plan_in_env(
             fail::NOT_RUNNABLE,
             format!(
                 "{shown}: {} is a broken link: {} does not exist (environment {env_root}, chosen by {})\n  \
-                 hint: the Python it was made from was removed or upgraded; recreate the venv: python3 -m venv --clear {env_root}",
+                 hint: the Python it was made from was removed or upgraded; recreate the venv: {}",
                 path.display(),
                 target.display(),
-                found.source
+                found.source,
+                venv::recreate_command(&found.env.root)
             ),
         ),
         Tool::NotRunnable { path, why } => Fail::new(
@@ -160,13 +161,6 @@ fn fall_through(
             format!("{}: command not found", name.display()),
         )),
     }
-}
-
-fn exec_failure(program: &Path, err: &std::io::Error) -> Fail {
-    Fail::new(
-        exec::exit_code_for(err),
-        format!("cannot run {}: {err}", program.display()),
-    )
 }
 
 /// The second line of defence against loops: a wrapper later on PATH that

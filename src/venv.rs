@@ -279,6 +279,11 @@ pub fn parse_config(bytes: &[u8]) -> Config {
     cfg
 }
 
+/// How to rebuild a broken environment in place, keeping its path.
+pub fn recreate_command(root: &Path) -> String {
+    format!("python3 -m venv --clear {}", root.display())
+}
+
 /// Names that belong to the interpreter itself: when an environment was
 /// chosen but lacks one of these, running the system's copy would silently
 /// run the wrong packages, so it is an error instead of a fall-through.

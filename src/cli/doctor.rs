@@ -129,46 +129,35 @@ fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
         ));
     }
 
-    let mut count = 0;
-    if let Ok(rd) = fs::read_dir(dir) {
-        for entry in rd.flatten() {
-            let p = entry.path();
-            let Ok(target) = fs::read_link(&p) else {
-                continue;
-            };
-            let named_ours = target
-                .file_name()
-                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"venvexec"));
-            let is_me = fs::metadata(&p)
-                .ok()
-                .is_some_and(|m| Some(venv::file_id(&m)) == me);
-            if !named_ours && !is_me {
-                continue;
-            }
-            count += 1;
-            if !is_me {
-                let broken = fs::metadata(&p).is_err();
-                out.push(check(
-                    "shim",
-                    if broken { Status::Fail } else { Status::Warn },
-                    format!(
-                        "{} points at {}{}",
-                        p.display(),
-                        target.display(),
-                        if broken {
-                            ", which does not exist"
-                        } else {
-                            ", not at this venvexec"
-                        }
-                    ),
-                    Some(format!(
-                        "venvexec shims install --dir {}",
-                        shell_words::quote(&dir.to_string_lossy())
-                    )),
-                ));
-            }
+    // An unreadable directory counts as holding no shims: the check below
+    // says so, with the fix.
+    let ours = shims::entries(dir).unwrap_or_default();
+    for (_, p) in &ours {
+        let meta = fs::metadata(p);
+        if meta.as_ref().is_ok_and(|m| Some(venv::file_id(m)) == me) {
+            continue;
         }
+        let broken = meta.is_err();
+        out.push(check(
+            "shim",
+            if broken { Status::Fail } else { Status::Warn },
+            format!(
+                "{} points at {}{}",
+                p.display(),
+                fs::read_link(p).unwrap_or_default().display(),
+                if broken {
+                    ", which does not exist"
+                } else {
+                    ", not at this venvexec"
+                }
+            ),
+            Some(format!(
+                "venvexec shims install --dir {}",
+                shell_words::quote(&dir.to_string_lossy())
+            )),
+        ));
     }
+    let count = ours.len();
     if count == 0 {
         out.push(check(
             "shims",
@@ -277,10 +266,7 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
                 "config",
                 Status::Fail,
                 format!("{} {why}", cfg.display()),
-                Some(format!(
-                    "recreate the venv: python3 -m venv --clear {}",
-                    root.display()
-                )),
+                recreate(root),
             )),
             Ok(c) if c.include_system_site_packages == Some(true) => out.push(check(
                 "isolation",
@@ -296,10 +282,7 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
                 "config",
                 Status::Fail,
                 format!("cannot read {}: {e}", cfg.display()),
-                Some(format!(
-                    "recreate the venv: python3 -m venv --clear {}",
-                    root.display()
-                )),
+                recreate(root),
             )),
         }
     }
@@ -317,15 +300,15 @@ fn interpreter_problem(tool: Tool, root: &Path, out: &mut Vec<Check>) {
         Tool::IsSelf(path) => format!("{} is a venvexec shim", path.display()),
         Tool::Runnable(_) => return,
     };
-    out.push(check(
-        "interpreter",
-        Status::Fail,
-        message,
-        Some(format!(
-            "recreate the venv: python3 -m venv --clear {}",
-            root.display()
-        )),
-    ));
+    out.push(check("interpreter", Status::Fail, message, recreate(root)));
+}
+
+/// The fix for an environment whose interpreter or config is broken.
+fn recreate(root: &Path) -> Option<String> {
+    Some(format!(
+        "recreate the venv: {}",
+        venv::recreate_command(root)
+    ))
 }
 
 fn check_variables(out: &mut Vec<Check>) {

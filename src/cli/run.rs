@@ -31,11 +31,7 @@ pub fn run(
         return Ok(init::supervise(&program, &args, &env)?);
     }
     let err = exec::exec(&program, &args, &env);
-    Err(Fail::new(
-        exec::exit_code_for(&err),
-        format!("cannot run {}: {err}", program.display()),
-    )
-    .into())
+    Err(exec::cannot_run(&program, &err).into())
 }
 
 /// "No environment here", with what was checked and skipped: the user

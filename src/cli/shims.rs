@@ -171,7 +171,8 @@ fn first_on_path(dir: &Path) -> bool {
     })
 }
 
-fn entries(dir: &Path) -> anyhow::Result<Vec<(OsString, PathBuf)>> {
+/// Our links in `dir` (see [`is_ours`]), sorted by name.
+pub fn entries(dir: &Path) -> anyhow::Result<Vec<(OsString, PathBuf)>> {
     let mut out = Vec::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
