@@ -10,17 +10,10 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-
-/// A project directory `rel` under the sandbox with a venv `rel/.venv`.
-fn project(sb: &Sandbox, rel: &str, tag: &str) -> (PathBuf, PathBuf) {
-    let dir = sb.dir(rel);
-    let venv = make_venv(&dir.join(".venv"), tag);
-    (dir, venv)
-}
 
 fn venvexec_args<I, S>(sb: &Sandbox, cwd: &Path, args: I) -> Command
 where

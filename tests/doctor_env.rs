@@ -13,9 +13,8 @@ use common::*;
 /// A project with a healthy `.venv`, and the shims first on PATH.
 fn setup() -> (Sandbox, std::path::PathBuf) {
     let sb = Sandbox::new();
-    let project = sb.dir("proj");
-    make_venv(&project.join(".venv"), "proj");
-    (sb, project)
+    let (dir, _) = project(&sb, "proj", "proj");
+    (sb, dir)
 }
 
 fn doctor(sb: &Sandbox, cwd: &Path, f: impl FnOnce(&mut Command)) -> Output {

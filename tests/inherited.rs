@@ -10,7 +10,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
@@ -65,11 +65,6 @@ fn probe_cmd() -> String {
 /// A child that prints only its prefix: it runs under the system Python
 /// too, which has no probe module.
 const PREFIX_CMD: &str = "python3 -c 'import sys; print(\"prefix\", sys.prefix)'";
-
-fn write_exe(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 #[test]
 fn os_system_child_gets_the_venv_of_the_python_that_shelled_out() {

@@ -86,14 +86,6 @@ fn writable(path: &Path, more: &str) -> String {
     )
 }
 
-/// A real venv `rel/.venv` made by the machine's Python; returns
-/// (project dir, venv).
-fn project(sb: &Sandbox, rel: &str, tag: &str) -> (PathBuf, PathBuf) {
-    let dir = sb.dir(rel);
-    let venv = make_venv(&dir.join(".venv"), tag);
-    (dir, venv)
-}
-
 // 1. Ownership and permissions of discovered environments.
 
 #[test]

@@ -25,13 +25,6 @@ fn probe_sh(name: &str) -> String {
     format!("{name} -c '{PROBE}'")
 }
 
-/// A project directory `rel` under the sandbox with a venv `rel/.venv`.
-fn project(sb: &Sandbox, rel: &str, tag: &str) -> (PathBuf, PathBuf) {
-    let dir = sb.dir(rel);
-    let venv = make_venv(&dir.join(".venv"), tag);
-    (dir, venv)
-}
-
 /// The shim `name` run the way a user's shell would: by name, found on PATH.
 fn shim(sb: &Sandbox, name: &str, cwd: &Path) -> Command {
     sb.cmd(name, cwd)

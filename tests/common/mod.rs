@@ -75,6 +75,14 @@ pub fn make_venv(dir: &Path, tag: &str) -> PathBuf {
     make_venv_with(python3(), dir, tag)
 }
 
+/// A project directory `rel` under the sandbox with a venv `rel/.venv`
+/// tagged `tag`: (project dir, venv).
+pub fn project(sb: &Sandbox, rel: &str, tag: &str) -> (PathBuf, PathBuf) {
+    let dir = sb.dir(rel);
+    let venv = make_venv(&dir.join(".venv"), tag);
+    (dir, venv)
+}
+
 /// The venv's site-packages directory (lib/pythonX.Y/site-packages).
 pub fn site_packages(venv: &Path) -> PathBuf {
     let lib = venv.join("lib");
