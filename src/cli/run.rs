@@ -1,7 +1,7 @@
 //! `venvexec [--venv DIR] [--] CMD [ARGS…]`: run a command inside the
 //! environment meant here.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,8 @@ use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
 use crate::init;
 use crate::resolve::{self, Found, Inputs, Resolution};
-use crate::venv::{self, Tool};
+use crate::shim;
+use crate::venv::FileId;
 
 pub fn run(
     venv: Option<OsString>,
@@ -68,10 +69,15 @@ fn choose(
     if first.is_empty() {
         return Err(Fail::new(fail::NOT_FOUND, "the command is an empty string"));
     }
+    let me = exec::self_id();
     let bytes = first.as_encoded_bytes();
-    let is_path = bytes.contains(&b'/');
     let with_python = |script: &OsString| -> Result<(PathBuf, Vec<OsString>), Fail> {
-        let python = tool(found, "python".as_ref())?;
+        let python = in_env(found, "python".as_ref(), me)?.ok_or_else(|| {
+            Fail::new(
+                fail::NOT_FOUND,
+                format!("the environment {} has no python", found.env.root.display()),
+            )
+        })?;
         let mut args = vec![script.clone()];
         args.extend_from_slice(rest);
         Ok((python, args))
@@ -79,7 +85,7 @@ fn choose(
     if bytes.ends_with(b".py") {
         return with_python(first);
     }
-    if is_path {
+    if bytes.contains(&b'/') {
         let meta = fs::metadata(first).map_err(|e| {
             Fail::new(
                 exec::exit_code_for(&e),
@@ -91,22 +97,16 @@ fn choose(
         }
         return Ok((absolute(Path::new(first), cwd), rest.to_vec()));
     }
-    match venv::find_tool(&found.env.bin(), first, exec::self_id()) {
-        Tool::Runnable(p) => return Ok((p, rest.to_vec())),
-        Tool::Missing(_) => {}
-        _ => {
-            tool(found, first)?;
-        }
-    }
-    if venv::is_python_family(first) {
-        // Never the system's python or pip: that is the one thing we are for.
-        tool(found, first)?;
+    // The shim's own decision: broken entries and a missing python or pip
+    // are errors (never the system's), other missing names look further.
+    if let Some(program) = in_env(found, first, me)? {
+        return Ok((program, rest.to_vec()));
     }
     if fs::metadata(first).is_ok_and(|m| m.is_file() && m.mode() & 0o111 == 0) {
         return with_python(first);
     }
     let path = exec::activated_path(&found.env.bin(), std::env::var_os("PATH").as_deref());
-    exec::find_on_path(first, Some(&path), cwd, exec::self_id())
+    exec::find_on_path(first, Some(&path), cwd, me)
         .map(|p| (p, rest.to_vec()))
         .ok_or_else(|| {
             Fail::new(
@@ -120,20 +120,13 @@ fn choose(
         })
 }
 
-/// `ENV/bin/NAME`, or the error the shim would give for it.
-fn tool(found: &Found, name: &std::ffi::OsStr) -> Result<PathBuf, Fail> {
-    match crate::shim::plan_in_env(name, found, exec::self_id()) {
-        Ok(p) => Ok(p),
-        Err(Some(f)) => Err(f),
-        Err(None) => Err(Fail::new(
-            fail::NOT_FOUND,
-            format!(
-                "{}: not found in the environment {} (chosen by {})",
-                Path::new(name).display(),
-                found.env.root.display(),
-                found.source
-            ),
-        )),
+/// `ENV/bin/NAME` as the shim decides it: `Ok(None)` when NAME is missing
+/// and may be looked for elsewhere.
+fn in_env(found: &Found, name: &OsStr, me: Option<FileId>) -> Result<Option<PathBuf>, Fail> {
+    match shim::plan_in_env(name, found, me) {
+        Ok(program) => Ok(Some(program)),
+        Err(Some(fail)) => Err(fail),
+        Err(None) => Ok(None),
     }
 }
 
