@@ -38,13 +38,10 @@ pub fn run(
 /// "No environment here", with what was checked and skipped: the user
 /// must be able to see why their venv was not picked.
 pub fn no_environment(inputs: &Inputs, res: &Resolution) -> Fail {
-    let mut msg = String::from("no Python environment found here\n  checked:");
-    for line in resolve::checked(inputs, res) {
-        msg.push_str("\n    ");
+    let mut msg = String::from("no Python environment found here");
+    for line in resolve::explain(inputs, res) {
+        msg.push('\n');
         msg.push_str(&line);
-    }
-    for skip in &res.skipped {
-        msg.push_str(&format!("\n  skipped: {skip}"));
     }
     msg.push_str("\n  hint: create one with `python3 -m venv .venv`, or name one with --venv DIR or VENVEXEC_VENV=DIR");
     Fail::new(fail::NOT_FOUND, msg)

@@ -72,30 +72,18 @@ fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
     if !verbose {
         return;
     }
-    match plan {
-        Plan::InEnv { found, .. } => {
+    match (&res.found, plan) {
+        (Some(found), _) => {
             println!("  environment: {}", found.env.root.display());
             println!("  reason: {}", found.source);
         }
-        Plan::FallThrough { .. } => {
+        (None, Plan::FallThrough { .. }) => {
             println!("  environment: none, so the next one on PATH runs");
         }
-        Plan::Fail(_) => match &res.found {
-            Some(found) => {
-                println!("  environment: {}", found.env.root.display());
-                println!("  reason: {}", found.source);
-            }
-            None => println!("  environment: none"),
-        },
+        (None, _) => println!("  environment: none"),
     }
-    if res.found.is_none() {
-        println!("  checked:");
-        for line in resolve::checked(inputs, res) {
-            println!("    {line}");
-        }
-    }
-    for skip in &res.skipped {
-        println!("  skipped: {skip}");
+    for line in resolve::explain(inputs, res) {
+        println!("{line}");
     }
 }
 

@@ -295,9 +295,21 @@ impl Resolution {
     }
 }
 
-/// What the order looked at, in words, for "no environment found" errors
-/// and `which -v`: one line per source.
-pub fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
+/// The indented lines that explain a resolution, for `which -v` and the
+/// "no environment found" errors: what each source looked at (when nothing
+/// was found), then every skip with its reason.
+pub fn explain(inp: &Inputs, res: &Resolution) -> Vec<String> {
+    let mut lines = Vec::new();
+    if res.found.is_none() {
+        lines.push("  checked:".to_string());
+        lines.extend(checked(inp, res).into_iter().map(|l| format!("    {l}")));
+    }
+    lines.extend(res.skipped.iter().map(|s| format!("  skipped: {s}")));
+    lines
+}
+
+/// What the order looked at, in words: one line per source.
+fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
     let set = |v: &Option<OsString>| match v {
         Some(v) => format!("= {}", Path::new(v).display()),
         None => "not set".to_string(),
