@@ -71,8 +71,9 @@ mod linux {
     use super::{LABEL, MAX_LEVELS};
     use crate::exec;
     use crate::platform::procfs::{self, Proc};
+    use crate::resolve::trust::Refusal;
     use crate::resolve::{Found, Inputs, Skip, Source, trust};
-    use crate::venv::{self, Require};
+    use crate::venv;
 
     pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         let mut stat = Vec::new();
@@ -249,9 +250,10 @@ mod linux {
             ));
             return Step::Stop;
         };
-        let env = match venv::probe(&root, Require::Marker) {
+        let found_in = root.parent().unwrap_or(&root);
+        let env = match trust::discovered(&root, found_in, inp) {
             Ok(env) => env,
-            Err(why) => {
+            Err(Refusal::NotEnv(why)) => {
                 skipped.push(Skip::new(
                     LABEL,
                     &root,
@@ -259,19 +261,18 @@ mod linux {
                 ));
                 return Step::Stop;
             }
+            Err(Refusal::Untrusted(why)) => {
+                skipped.push(Skip::untrusted(
+                    LABEL,
+                    &root,
+                    format_args!(
+                        "(the environment of PID {pid}) not trusted: {why}; {}",
+                        trust::hint(&root)
+                    ),
+                ));
+                return Step::Stop;
+            }
         };
-        let found_in = root.parent().unwrap_or(&root);
-        if let Err(why) = trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
-            skipped.push(Skip::untrusted(
-                LABEL,
-                &root,
-                format_args!(
-                    "(the environment of PID {pid}) not trusted: {why}; {}",
-                    trust::hint(&root)
-                ),
-            ));
-            return Step::Stop;
-        }
         Step::Found(Found {
             env,
             source: Source::Inherited { pid, exe: seen },

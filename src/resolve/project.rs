@@ -13,9 +13,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::tools::{self, Tools};
-use super::{Found, Inputs, Skip, Source, Via, trust};
+use super::trust::{self, Refusal};
+use super::{Found, Inputs, Skip, Source, Via};
 use crate::platform::split_list;
-use crate::venv::{self, Require};
+use crate::venv;
 
 const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
 const LABEL: &str = "project";
@@ -151,25 +152,22 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
             return Look::Nothing;
         }
     }
-    let env = match venv::probe(candidate, Require::Marker) {
-        Ok(env) => env,
-        Err(venv::NotEnv::Missing) => {
+    match trust::discovered(candidate, found_in, inp) {
+        Ok(env) => Look::Found(env),
+        Err(Refusal::NotEnv(venv::NotEnv::Missing)) => {
             let to = venv::missing_link_target(candidate);
             skipped.push(Skip::new(
                 LABEL,
                 candidate,
                 format!("is a dangling symlink ({} does not exist)", to.display()),
             ));
-            return Look::Nothing;
+            Look::Nothing
         }
-        Err(why) => {
+        Err(Refusal::NotEnv(why)) => {
             skipped.push(Skip::new(LABEL, candidate, why));
-            return Look::Nothing;
+            Look::Nothing
         }
-    };
-    match trust::check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()) {
-        Ok(()) => Look::Found(env),
-        Err(why) => {
+        Err(Refusal::Untrusted(why)) => {
             skipped.push(Skip::untrusted(
                 LABEL,
                 candidate,

@@ -11,8 +11,26 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::Inputs;
 use crate::platform::split_list;
-use crate::venv::Env;
+use crate::venv::{self, Env, NotEnv, Require};
+
+/// Why an environment venvexec found on its own is not used.
+pub enum Refusal {
+    /// Not a marked environment (`pyvenv.cfg` or `conda-meta/`).
+    NotEnv(NotEnv),
+    /// An environment, but [`check`] refused it; the reason.
+    Untrusted(String),
+}
+
+/// The one policy for every environment venvexec finds on its own (the
+/// project walk, the tool conventions, an ancestor process): it must carry
+/// a marker, and pass [`check`]. `found_in` is the directory that led to it.
+pub fn discovered(root: &Path, found_in: &Path, inp: &Inputs) -> Result<Env, Refusal> {
+    let env = venv::probe(root, Require::Marker).map_err(Refusal::NotEnv)?;
+    check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()).map_err(Refusal::Untrusted)?;
+    Ok(env)
+}
 
 /// `Err(reason)` when the environment must not be used. `found_in` is the
 /// directory the environment was discovered from (the project directory).
