@@ -34,6 +34,6 @@ impl std::error::Error for Fail {}
 
 /// Prints the message and exits. Never returns.
 pub fn exit(fail: &Fail) -> ! {
-    eprintln!("venvexec: {}", fail.message);
+    errln!("venvexec: {}", fail.message);
     std::process::exit(i32::from(fail.code))
 }

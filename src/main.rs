@@ -12,6 +12,9 @@
 // real build still reports dead code.
 #![cfg_attr(test, allow(dead_code))]
 
+#[macro_use]
+mod output;
+
 mod cli;
 mod exec;
 mod fail;

@@ -69,12 +69,12 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if args.json {
-        println!("{}", to_json(&checks, !failed));
+        outln!("{}", to_json(&checks, !failed));
     } else {
         for c in &checks {
-            println!("{:<5} {}: {}", c.status.word(), c.name, c.message);
+            outln!("{:<5} {}: {}", c.status.word(), c.name, c.message);
             if let Some(fix) = &c.fix {
-                println!("      fix: {fix}");
+                outln!("      fix: {fix}");
             }
         }
     }

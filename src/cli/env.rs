@@ -33,7 +33,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         return Err(no_environment(&inputs, &res).into());
     };
     let shell = args.shell.unwrap_or_else(shell_from_env);
-    print!("{}", lines(shell, &found.env.root)?);
+    out!("{}", lines(shell, &found.env.root)?);
     Ok(0)
 }
 

@@ -62,10 +62,11 @@ pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
                 Ok(f) => f,
                 Err(other) => Fail::new(fail::FAILURE, format!("{other:#}")),
             };
+            crate::output::finish(fail.code);
             fail::exit(&fail)
         }
     };
-    std::process::exit(i32::from(code))
+    std::process::exit(i32::from(crate::output::finish(code)))
 }
 
 fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
@@ -79,16 +80,16 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            let _ = e.print();
+            out!("{}", e.render());
             return Ok(0);
         }
         Err(e) => {
             // clap words its errors "error: …"; ours all start `venvexec: `.
             let text = e.render().to_string();
-            eprint!(
+            crate::output::err(format_args!(
                 "venvexec: {}",
                 text.strip_prefix("error: ").unwrap_or(&text)
-            );
+            ));
             return Ok(fail::USAGE);
         }
     };

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Action::List(t) => list(&dir(&t)?),
         Action::Remove(t) => remove(&dir(&t)?, &t.names),
         Action::Dir(t) => {
-            println!("{}", dir(&t)?.display());
+            outln!("{}", dir(&t)?.display());
             Ok(0)
         }
     }
@@ -137,14 +137,14 @@ fn install(dir: &Path, names: &[OsString]) -> anyhow::Result<u8> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("checking {}", link.display())),
             Ok(_) if fs::read_link(&link).is_ok_and(|t| t == me) => {
-                println!("{shown}: already linked");
+                outln!("{shown}: already linked");
                 continue;
             }
             Ok(_) if is_ours(&link) => {
                 fs::remove_file(&link).with_context(|| format!("replacing {}", link.display()))?;
             }
             Ok(_) => {
-                eprintln!(
+                errln!(
                     "venvexec: {} exists and is not a venvexec link: left alone\n  hint: move it away and run this again",
                     link.display()
                 );
@@ -153,12 +153,12 @@ fn install(dir: &Path, names: &[OsString]) -> anyhow::Result<u8> {
             }
         }
         symlink(&me, &link).with_context(|| format!("linking {}", link.display()))?;
-        println!("{shown}: linked to {}", me.display());
+        outln!("{shown}: linked to {}", me.display());
     }
-    println!("shims directory: {}", dir.display());
+    outln!("shims directory: {}", dir.display());
     if !first_on_path(dir) {
-        println!("to use the shims, put this line in your shell profile:");
-        println!("  export PATH=\"{}:$PATH\"", dir.display());
+        outln!("to use the shims, put this line in your shell profile:");
+        outln!("  export PATH=\"{}:$PATH\"", dir.display());
     }
     Ok(if refused > 0 { fail::FAILURE } else { 0 })
 }
@@ -201,7 +201,7 @@ fn list(dir: &Path) -> anyhow::Result<u8> {
         } else {
             "  (points at another venvexec)"
         };
-        println!(
+        outln!(
             "{}\t{}{state}",
             Path::new(&name).display(),
             target.display()
@@ -221,7 +221,7 @@ fn remove(dir: &Path, names: &[OsString]) -> anyhow::Result<u8> {
             match ours.iter().find(|(name, _)| name == n) {
                 Some(e) => v.push(e.clone()),
                 None => {
-                    eprintln!(
+                    errln!(
                         "venvexec: {}: no venvexec shim of that name in {}",
                         Path::new(n).display(),
                         dir.display()
@@ -234,11 +234,11 @@ fn remove(dir: &Path, names: &[OsString]) -> anyhow::Result<u8> {
     };
     for (name, path) in chosen {
         fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        println!("{}: removed", Path::new(&name).display());
+        outln!("{}: removed", Path::new(&name).display());
     }
     // Only an empty directory goes: anything else in it is not ours.
     if fs::remove_dir(dir).is_ok() {
-        println!("removed empty {}", dir.display());
+        outln!("removed empty {}", dir.display());
     }
     Ok(status)
 }

@@ -2,7 +2,6 @@
 //! here, and why. It renders the very `Plan` the shim acts on.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -48,7 +47,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         ),
     };
     if args.json {
-        println!("{}", to_json(&args.name, &inputs, &res, &plan));
+        outln!("{}", to_json(&args.name, &inputs, &res, &plan));
     } else {
         print_text(&inputs, &res, &plan, args.verbose);
     }
@@ -65,25 +64,25 @@ fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
             // very file even when its path is not UTF-8.
             let mut line = program.as_os_str().as_bytes().to_vec();
             line.push(b'\n');
-            let _ = std::io::stdout().write_all(&line);
+            crate::output::out_bytes(&line);
         }
-        Plan::Fail(f) => eprintln!("venvexec: {f}"),
+        Plan::Fail(f) => errln!("venvexec: {f}"),
     }
     if !verbose {
         return;
     }
     match (&res.found, plan) {
         (Some(found), _) => {
-            println!("  environment: {}", found.env.root.display());
-            println!("  reason: {}", found.source);
+            outln!("  environment: {}", found.env.root.display());
+            outln!("  reason: {}", found.source);
         }
         (None, Plan::FallThrough { .. }) => {
-            println!("  environment: none, so the next one on PATH runs");
+            outln!("  environment: none, so the next one on PATH runs");
         }
-        (None, _) => println!("  environment: none"),
+        (None, _) => outln!("  environment: none"),
     }
     for line in resolve::explain(inputs, res) {
-        println!("{line}");
+        outln!("{line}");
     }
 }
 
