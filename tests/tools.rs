@@ -5,8 +5,10 @@
 //! and `venvexec which --json`, run in the project, must name it.
 //!
 //! The tools hash the absolute project path, so the rows cannot be moved to
-//! a temp dir: this test works under /tmp/golden-work, as the tools did, and
-//! rebuilds each project directory from scratch.
+//! a temp dir: this test works under /tmp/golden-work, as the tools did. It
+//! makes that tree itself, from nothing, under a lock (another checkout's
+//! suite may run at the same time), so what an earlier run left there can
+//! never decide the outcome.
 
 mod common;
 
@@ -90,16 +92,15 @@ fn pyproject(row: &Row) -> String {
 /// Lays out the project as the tool left it, and the environment at the
 /// recorded path. `pdm_python`: also write pdm's `.pdm-python`.
 fn lay_out(row: &Row, pdm_python: bool) -> PathBuf {
+    // Start from an empty tree every time: nothing of another row, or of
+    // another run, may help this one.
+    fresh_dir(Path::new(GOLDEN_ROOT));
+    let projects = Path::new(GOLDEN_ROOT).join("projects");
+    fs::create_dir_all(&projects).unwrap();
     // Some rows reach `myapp` through this symlink, as a user whose shell
     // was `cd`'d through a link would.
-    let link = Path::new("/tmp/golden-work/projects/link-to-myapp");
-    if fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
-        fs::remove_dir_all(link).unwrap();
-    }
-    let _ = fs::remove_file(link);
-    symlink("myapp", link).unwrap();
-    let _ = fs::remove_dir_all(&row.project);
-    let _ = fs::remove_dir_all(&row.env);
+    fs::create_dir(projects.join("myapp")).unwrap();
+    symlink("myapp", projects.join("link-to-myapp")).unwrap();
     fs::create_dir_all(&row.project).unwrap();
     match row.tool.as_str() {
         "pipenv" => {
@@ -143,6 +144,45 @@ fn lay_out(row: &Row, pdm_python: bool) -> PathBuf {
     };
     fs::create_dir_all(&cwd).unwrap();
     cwd
+}
+
+/// Where the tools were run when the golden rows were recorded.
+const GOLDEN_ROOT: &str = "/tmp/golden-work";
+
+/// Removes `dir` with everything in it and makes it again, empty and ours.
+fn fresh_dir(dir: &Path) {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot clear {}: {e}", dir.display()),
+    }
+    fs::create_dir(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+}
+
+/// Holds an exclusive lock on /tmp/golden-work.lock while alive: two
+/// suites laying out the same fixed paths would wreck each other's rows.
+struct GoldenLock(fs::File);
+
+impl GoldenLock {
+    fn take() -> GoldenLock {
+        use std::os::fd::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(format!("{GOLDEN_ROOT}.lock"))
+            .expect("opening the golden-work lock");
+        // SAFETY: flock on a descriptor we own; blocks until it is ours.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "locking {GOLDEN_ROOT}.lock");
+        GoldenLock(file)
+    }
+}
+
+impl Drop for GoldenLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(GOLDEN_ROOT);
+    }
 }
 
 /// `environment` from `which --json` output (the only string we need;
@@ -207,6 +247,7 @@ fn each_tool_environment_is_found_where_the_tool_put_it() {
         eprintln!("skipped: no /tmp");
         return;
     }
+    let _lock = GoldenLock::take();
     let mut checked = HashMap::<String, usize>::new();
     let mut failures = Vec::new();
     for row in rows() {
@@ -243,7 +284,6 @@ fn each_tool_environment_is_found_where_the_tool_put_it() {
             }
             *checked.entry(row.tool.clone()).or_default() += 1;
         }
-        let _ = fs::remove_dir_all(&row.env);
     }
     eprintln!("checked: {checked:?}");
     assert!(
