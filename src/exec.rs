@@ -9,13 +9,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::chain;
 use crate::platform::split_list;
 use crate::venv::{self, Env, FileId};
-
-/// Counts venvexec re-running itself through fall-throughs; see [`Depth`].
-pub const DEPTH_VAR: &str = "VENVEXEC_DEPTH";
-/// Far above any sane chain of nested fall-throughs, far below a fork bomb.
-pub const MAX_DEPTH: u32 = 32;
 
 /// Identity of the running binary, to recognise our own links on PATH
 /// however they are spelled (relative entries, a dir listed twice, hard
@@ -27,14 +23,15 @@ pub fn self_id() -> Option<FileId> {
         .map(|m| venv::file_id(&m))
 }
 
-/// The next `name` on `path_var` that is executable and is not this binary,
-/// as `execvp` would find it. Empty and relative entries are taken relative
+/// The next `name` on `path_var` that is executable and is none of the
+/// `skip` binaries (this one, and every venvexec already passed), as
+/// `execvp` would find it. Empty and relative entries are taken relative
 /// to `cwd`, as the shell does; the result is absolute when `cwd` is known.
 pub fn find_on_path(
     name: &OsStr,
     path_var: Option<&OsStr>,
     cwd: Option<&Path>,
-    me: Option<FileId>,
+    skip: &[FileId],
 ) -> Option<PathBuf> {
     let path_var = path_var?;
     for entry in split_list(path_var) {
@@ -53,7 +50,7 @@ pub fn find_on_path(
         let Ok(meta) = fs::metadata(&candidate) else {
             continue;
         };
-        if meta.is_file() && meta.mode() & 0o111 != 0 && Some(venv::file_id(&meta)) != me {
+        if meta.is_file() && meta.mode() & 0o111 != 0 && !skip.contains(&venv::file_id(&meta)) {
             return Some(candidate);
         }
     }
@@ -64,8 +61,9 @@ pub fn find_on_path(
 pub enum Activation<'a> {
     /// Run inside `env`: what `source ENV/bin/activate` would have set.
     Env(&'a Env),
-    /// Pass the environment through, counting one more fall-through.
-    FallThrough { depth: u32 },
+    /// Pass the environment through, with what the next shim must know
+    /// about this call ([`crate::chain`]).
+    FallThrough { chain: [(OsString, OsString); 2] },
 }
 
 /// Builds the child's environment block.
@@ -81,7 +79,7 @@ pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
     let mut old_path = None;
     for (k, v) in std::env::vars_os() {
         match k.as_bytes() {
-            b"VENVEXEC_DEPTH" => continue,
+            k if k == chain::DEPTH_VAR.as_bytes() || k == chain::PASSED_VAR.as_bytes() => continue,
             b"PATH" if activating => old_path = Some(v),
             b"PYTHONHOME" | b"VIRTUAL_ENV" if activating => continue,
             name if activating && name == env_var => continue,
@@ -96,9 +94,7 @@ pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
                 activated_path(&env.bin(), old_path.as_deref()),
             ));
         }
-        Activation::FallThrough { depth } => {
-            vars.push((DEPTH_VAR.into(), depth.to_string().into()));
-        }
+        Activation::FallThrough { chain } => vars.extend(chain.iter().cloned()),
     }
     vars
 }
@@ -257,17 +253,17 @@ mod tests {
         fs::write(b.join("tool"), "").unwrap();
         fs::set_permissions(b.join("tool"), fs::Permissions::from_mode(0o755)).unwrap();
         let path = OsString::from(format!("{}:{}", a.display(), b.display()));
-        let found = find_on_path(OsStr::new("tool"), Some(&path), None, None);
+        let found = find_on_path(OsStr::new("tool"), Some(&path), None, &[]);
         assert_eq!(found, Some(b.join("tool")));
-        let me = Some(venv::file_id(&fs::metadata(b.join("tool")).unwrap()));
+        let me = [venv::file_id(&fs::metadata(b.join("tool")).unwrap())];
         assert_eq!(
-            find_on_path(OsStr::new("tool"), Some(&path), None, me),
+            find_on_path(OsStr::new("tool"), Some(&path), None, &me),
             None
         );
         // Relative entries resolve against the given working directory.
         let rel = OsString::from("b");
         assert_eq!(
-            find_on_path(OsStr::new("tool"), Some(&rel), Some(dir.path()), None),
+            find_on_path(OsStr::new("tool"), Some(&rel), Some(dir.path()), &[]),
             Some(dir.path().join("b/tool"))
         );
     }
@@ -306,7 +302,7 @@ mod proptests {
         /// executable file is ever returned.
         #[test]
         fn find_on_path_any_bytes(path in proptest::collection::vec(any::<u8>(), 0..256)) {
-            if let Some(found) = find_on_path(OsStr::new("sh"), Some(os(&path)), Some(Path::new("/")), None) {
+            if let Some(found) = find_on_path(OsStr::new("sh"), Some(os(&path)), Some(Path::new("/")), &[]) {
                 let meta = fs::metadata(&found).unwrap();
                 prop_assert!(meta.is_file() && meta.mode() & 0o111 != 0);
                 prop_assert!(found.is_absolute());

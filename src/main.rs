@@ -15,6 +15,7 @@
 #[macro_use]
 mod output;
 
+mod chain;
 mod cli;
 mod exec;
 mod fail;

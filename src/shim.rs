@@ -7,6 +7,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use crate::chain;
 use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
 use crate::resolve::{self, Found, Inputs, Resolution};
@@ -28,20 +29,20 @@ pub enum Plan {
 }
 
 pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
-    let depth = match check_depth(name) {
-        Ok(d) => d,
-        Err(f) => fail::exit(&f),
-    };
     let inputs = Inputs::from_process(None);
-    let me = exec::self_id();
+    let cwd = inputs.cwd.as_deref().ok();
+    let chain = chain::Chain::new(
+        std::env::var_os(chain::DEPTH_VAR).as_deref(),
+        std::env::var_os(chain::PASSED_VAR).as_deref(),
+        exec::self_id(),
+        chain::hop_hash(name, &args, cwd),
+        chain::Facts::now,
+    );
+    if chain.is_loop() {
+        fail::exit(&loop_stopped(name, chain.depth));
+    }
     let plan = match resolve::resolve(&inputs) {
-        Ok(res) => plan(
-            name,
-            &res,
-            me,
-            std::env::var_os("PATH").as_deref(),
-            inputs.cwd.as_deref().ok(),
-        ),
+        Ok(res) => plan(name, &res, &chain, std::env::var_os("PATH").as_deref(), cwd),
         Err(e) => Plan::Fail(Fail::new(
             fail::NOT_RUNNABLE,
             format!("{}: {e}", name.display()),
@@ -54,7 +55,10 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
             exec::cannot_run(&program, &err)
         }
         Plan::FallThrough { program } => {
-            let env = exec::child_env(&Activation::FallThrough { depth: depth + 1 });
+            let script = crate::platform::is_script(&program);
+            let env = exec::child_env(&Activation::FallThrough {
+                chain: chain.fall_through_vars(&chain::Facts::now(), script),
+            });
             let err = exec::exec(&program, &args, &env);
             exec::cannot_run(&program, &err)
         }
@@ -67,14 +71,14 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
 pub fn plan(
     name: &OsStr,
     res: &Resolution,
-    me: Option<FileId>,
+    chain: &chain::Chain,
     path_var: Option<&OsStr>,
     cwd: Option<&Path>,
 ) -> Plan {
     let Some(found) = &res.found else {
-        return fall_through(name, path_var, cwd, me);
+        return fall_through(name, path_var, cwd, &chain.passed);
     };
-    match plan_in_env(name, found, me) {
+    match plan_in_env(name, found, chain.me()) {
         Ok(program) => Plan::InEnv {
             found: found.clone(),
             program,
@@ -82,7 +86,7 @@ pub fn plan(
         Err(Some(fail)) => Plan::Fail(fail),
         // A console script the environment lacks: activation would find the
         // next one on PATH too, so do the same.
-        Err(None) => fall_through(name, path_var, cwd, me),
+        Err(None) => fall_through(name, path_var, cwd, &chain.passed),
     }
 }
 
@@ -147,14 +151,14 @@ fn fall_through(
     name: &OsStr,
     path_var: Option<&OsStr>,
     cwd: Option<&Path>,
-    me: Option<FileId>,
+    skip: &[FileId],
 ) -> Plan {
     // An unset PATH searches the default, as `execvp` does (glibc's
     // `confstr(_CS_PATH)`): a cron job or `env -i` still reaches the
     // system's `python`. An empty PATH is set, and means the current
     // directory, as it does for the shell.
     let path_var = path_var.or(Some(OsStr::new(DEFAULT_PATH)));
-    match exec::find_on_path(name, path_var, cwd, me) {
+    match exec::find_on_path(name, path_var, cwd, skip) {
         Some(program) => Plan::FallThrough { program },
         None => Plan::Fail(Fail::new(
             fail::NOT_FOUND,
@@ -163,23 +167,16 @@ fn fall_through(
     }
 }
 
-/// The second line of defence against loops: a wrapper later on PATH that
-/// runs `python` again would come straight back through the shims.
-fn check_depth(name: &OsStr) -> Result<u32, Fail> {
-    let depth = std::env::var_os(exec::DEPTH_VAR)
-        .and_then(|v| v.to_str().and_then(|s| s.parse::<u32>().ok()))
-        .unwrap_or(0);
-    if depth >= exec::MAX_DEPTH {
-        return Err(Fail::new(
-            fail::NOT_RUNNABLE,
-            format!(
-                "{}: stopped a loop: the shim has handed the call on {depth} times ({}={depth})\n  \
-                 hint: something on PATH after the shims directory runs `{}` again; remove it or set VENVEXEC_DISABLE=1",
-                name.display(),
-                exec::DEPTH_VAR,
-                name.display()
-            ),
-        ));
-    }
-    Ok(depth)
+/// The second line of defence against loops (see [`chain`]): a wrapper
+/// later on PATH that runs `python` again comes straight back here.
+fn loop_stopped(name: &OsStr, depth: u32) -> Fail {
+    Fail::new(
+        fail::NOT_RUNNABLE,
+        format!(
+            "{}: stopped a loop: the same call came back through the shim {depth} times\n  \
+             hint: something on PATH after the shims directory runs `{}` again; remove it or set VENVEXEC_DISABLE=1",
+            name.display(),
+            name.display()
+        ),
+    )
 }

@@ -96,7 +96,7 @@ fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
     let cwd = std::env::current_dir().ok();
     let on_path = std::env::split_paths(&path).any(|e| same_dir(&e, dir));
     // The first `python` on PATH decides what a shell-out runs.
-    let first_python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), None);
+    let first_python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), &[]);
     let first_is_ours = first_python
         .as_ref()
         .and_then(|p| fs::metadata(p).ok())

@@ -103,7 +103,7 @@ fn choose(
         return with_python(first);
     }
     let path = exec::activated_path(&found.env.bin(), std::env::var_os("PATH").as_deref());
-    exec::find_on_path(first, Some(&path), cwd, me)
+    exec::find_on_path(first, Some(&path), cwd, me.as_slice())
         .map(|p| (p, rest.to_vec()))
         .ok_or_else(|| {
             Fail::new(

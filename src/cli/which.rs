@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::chain::Chain;
 use crate::cli::json;
 use crate::exec;
 use crate::fail::{self, Fail};
@@ -32,7 +33,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
             let plan = shim::plan(
                 &args.name,
                 &res,
-                exec::self_id(),
+                &Chain::start(exec::self_id()),
                 std::env::var_os("PATH").as_deref(),
                 cwd,
             );

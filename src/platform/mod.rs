@@ -29,6 +29,40 @@ pub fn read_capped(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()>
     Ok(())
 }
 
+/// The parent process's id (0 when it is outside our PID namespace).
+pub fn parent_pid() -> u32 {
+    // SAFETY: getppid cannot fail.
+    let ppid = unsafe { libc::getppid() };
+    u32::try_from(ppid).unwrap_or(0)
+}
+
+/// A monotonic clock in milliseconds (CLOCK_MONOTONIC: system-wide, so two
+/// processes can compare their readings; a vDSO call, no syscall).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(nanos / 1_000_000)
+}
+
+/// Whether `path` starts with `#!`: the kernel runs it through the
+/// interpreter it names. Not a regular readable file: no.
+pub fn is_script(path: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut head = [0u8; 2];
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == *b"#!")
+}
+
 /// Cap for marker files (`pyvenv.cfg`, `.python-version`, `.pdm-python`,
 /// `pyproject.toml`, pipenv's `.venv`): the real ones are a few hundred
 /// bytes.

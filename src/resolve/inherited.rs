@@ -326,7 +326,7 @@ mod linux {
         } else {
             None
         };
-        exec::find_on_path(argv0, Some(path_var), cwd.as_deref(), None)
+        exec::find_on_path(argv0, Some(path_var), cwd.as_deref(), &[])
     }
 
     #[derive(Debug, PartialEq, Eq)]
