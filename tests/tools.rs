@@ -159,9 +159,12 @@ fn fresh_dir(dir: &Path) {
     fs::create_dir(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
 }
 
-/// Holds an exclusive lock on /tmp/golden-work.lock while alive: two
-/// suites laying out the same fixed paths would wreck each other's rows.
-struct GoldenLock(fs::File);
+/// Holds an exclusive lock on /tmp/golden-work.lock while alive (the lock
+/// goes with the open file): two suites laying out the same fixed paths
+/// would wreck each other's rows.
+struct GoldenLock {
+    _file: fs::File,
+}
 
 impl GoldenLock {
     fn take() -> GoldenLock {
@@ -175,7 +178,7 @@ impl GoldenLock {
         // SAFETY: flock on a descriptor we own; blocks until it is ours.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(rc, 0, "locking {GOLDEN_ROOT}.lock");
-        GoldenLock(file)
+        GoldenLock { _file: file }
     }
 }
 
