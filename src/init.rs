@@ -51,17 +51,47 @@ pub fn wanted(init: bool, no_init: bool) -> bool {
     init || std::process::id() == 1
 }
 
-/// What we pass on to the child: what `docker stop`, `docker kill -s`,
-/// a terminal and an orchestrator send to a container's PID 1.
-const FORWARDED: [c_int; 7] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
+/// Signals that are not ours to pass on, as tini decides: those that
+/// cannot be caught, those the kernel raises for a fault of this very
+/// process (forwarding would hide a crash of ours), SIGCHLD (our own
+/// business), and the job-control stops, which must keep stopping us too
+/// so that ctrl-Z and `fg` work on `venvexec --init` in a shell.
+const NOT_FORWARDED: [c_int; 13] = [
+    libc::SIGKILL,
+    libc::SIGSTOP,
+    libc::SIGCHLD,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+    libc::SIGABRT,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
 ];
+
+/// Every catchable asynchronous signal: the classic ones (SIGTERM for
+/// `docker stop`, SIGALRM, SIGUSR1, SIGWINCH, …) and the real-time ones
+/// (`STOPSIGNAL SIGRTMIN+3` for systemd in a container). Blocking a signal
+/// and taking it with `sigwaitinfo` means no signal can kill us while the
+/// app runs. The C library's own reserved signals (glibc's 32 and 33)
+/// are left out by `sigaddset` itself.
+fn forwarded() -> impl Iterator<Item = c_int> {
+    (1..=last_signal()).filter(|s| !NOT_FORWARDED.contains(s))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn last_signal() -> c_int {
+    libc::SIGRTMAX()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn last_signal() -> c_int {
+    // No real-time signals: the classic set ends at 31 on the BSDs and macOS.
+    31
+}
 
 /// Runs `program` as a child until it ends; returns the exit status to use:
 /// the child's exit code, or 128+N when signal N killed it.
@@ -73,7 +103,7 @@ pub fn supervise(
     // A signal we were started with ignored (`nohup`, a background job
     // of a script) stays ignored, for us and for the child, as a plain exec
     // would leave it: that was the invoker's decision, not ours to undo.
-    let forwarded = FORWARDED.iter().copied().filter(|&s| !is_ignored(s));
+    let forwarded = forwarded().filter(|&s| !is_ignored(s));
     let waited = signal_set(forwarded.chain([libc::SIGCHLD]));
     // An inherited SIGCHLD ignore (or SA_NOCLDWAIT) would make the kernel
     // reap the child behind our back and leave us no status to report.
@@ -236,6 +266,8 @@ fn signal_set(signals: impl IntoIterator<Item = c_int>) -> libc::sigset_t {
     unsafe {
         libc::sigemptyset(set.as_mut_ptr());
         for s in signals {
+            // Fails (EINVAL) for a number the C library keeps for itself;
+            // such a signal is then simply not in the set.
             libc::sigaddset(set.as_mut_ptr(), s);
         }
         set.assume_init()

@@ -598,3 +598,80 @@ fn static_build_needs_no_dynamic_loader() {
     assert!(o.status.success(), "{o:?}");
     assert!(stdout(&o).starts_with("venvexec "), "{}", stdout(&o));
 }
+
+/// An app that handles `signals`, and says so for each one it gets; it
+/// exits 0 once it has had them all.
+fn catcher(signals: &[libc::c_int]) -> String {
+    let list = signals
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
+import os, signal, time
+want = {{{list}}}
+got = set()
+def seen(signo, frame):
+    os.write(1, b"got %d\n" % signo)
+    got.add(signo)
+for s in want:
+    signal.signal(s, seen)
+print("ready", flush=True)
+deadline = time.monotonic() + 20
+while got != want and time.monotonic() < deadline:
+    time.sleep(0.01)
+os._exit(0 if got == want else 3)
+"#
+    )
+}
+
+/// Signals that once killed `--init` itself (SIGALRM: exit 142 with the
+/// app left running) or never reached the app (SIGRTMIN+3, a common
+/// STOPSIGNAL), and a few more of the catchable asynchronous ones.
+fn more_signals() -> Vec<libc::c_int> {
+    vec![
+        libc::SIGALRM,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGPWR,
+        libc::SIGXCPU,
+        libc::SIGURG,
+        libc::SIGCONT,
+        libc::SIGRTMIN() + 3,
+        libc::SIGRTMAX(),
+    ]
+}
+
+/// `target`: which process to signal, asked once the app is up.
+fn send_each_and_expect_all(
+    mut run: Running,
+    target: impl FnOnce(&Running) -> u32,
+    signals: &[libc::c_int],
+) {
+    run.wait_for_line("ready");
+    let target = target(&run);
+    for &s in signals {
+        signal(target, s);
+        run.wait_for_line(&format!("got {s}"));
+    }
+    let (status, out, _) = run.finish();
+    assert_eq!(status.code(), Some(0), "{out}");
+}
+
+#[test]
+fn init_forwards_every_catchable_asynchronous_signal() {
+    let (sb, venv) = setup();
+    let signals = more_signals();
+    let run = start(&mut with_init(&sb, &venv, &catcher(&signals)));
+    send_each_and_expect_all(run, |r| r.child.id(), &signals);
+}
+
+#[test]
+fn pid1_forwards_every_catchable_asynchronous_signal() {
+    need_namespaces!();
+    let (sb, venv) = setup();
+    let signals = more_signals();
+    let run = start(&mut as_pid1(&sb, &venv, &catcher(&signals)));
+    send_each_and_expect_all(run, |r| child_of(r.child.id()), &signals);
+}
