@@ -287,9 +287,32 @@ pub fn recreate_command(root: &Path) -> String {
 /// Names that belong to the interpreter itself: when an environment was
 /// chosen but lacks one of these, running the system's copy would silently
 /// run the wrong packages, so it is an error instead of a fall-through.
+/// Exactly `python`, `pythonN`, `pythonN.M` (and CPython's free-threaded
+/// `pythonN.Mt`), `pip`, `pipN`, `pipN.M`: `pipenv`, `pipx` or
+/// `python-config` are console scripts like any other.
 pub fn is_python_family(name: &OsStr) -> bool {
     let b = name.as_encoded_bytes();
-    b.starts_with(b"python") || b.starts_with(b"pip")
+    if let Some(v) = b.strip_prefix(b"python") {
+        let v = v
+            .strip_suffix(b"t")
+            .filter(|v| v.contains(&b'.'))
+            .unwrap_or(v);
+        is_version(v)
+    } else if let Some(v) = b.strip_prefix(b"pip") {
+        is_version(v)
+    } else {
+        false
+    }
+}
+
+/// ``, `N` or `N.M`, in digits.
+fn is_version(v: &[u8]) -> bool {
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    match v.iter().position(|&c| c == b'.') {
+        _ if v.is_empty() => true,
+        None => digits(v),
+        Some(dot) => digits(&v[..dot]) && digits(&v[dot + 1..]),
+    }
 }
 
 #[cfg(test)]
@@ -316,10 +339,34 @@ mod tests {
 
     #[test]
     fn python_family_names() {
-        for n in ["python", "python3", "python3.99", "pip", "pip3.12"] {
+        for n in [
+            "python",
+            "python3",
+            "python3.99",
+            "python3.13t",
+            "python2.7",
+            "pip",
+            "pip3",
+            "pip3.12",
+        ] {
             assert!(is_python_family(OsStr::new(n)), "{n}");
         }
-        for n in ["pytest", "ipython", "black"] {
+        for n in [
+            "pytest",
+            "ipython",
+            "black",
+            "pipenv",
+            "pipx",
+            "pip-compile",
+            "python-config",
+            "python3-config",
+            "python3.",
+            "python.3",
+            "python3.1.2",
+            "python3t",
+            "pip3.12t",
+            "pythonw",
+        ] {
             assert!(!is_python_family(OsStr::new(n)), "{n}");
         }
     }

@@ -70,10 +70,12 @@ pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
 }
 
 fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
-    // `venvexec [OPTIONS] -- CMD …`: everything after our own `--` is the
-    // command verbatim, even a name like `which`. Only a `--` that comes
-    // before the command counts; a later one belongs to the command.
-    let (ours, command) = split_at_double_dash(&args);
+    // `venvexec [OPTIONS] [--] CMD …`: the command and its arguments are
+    // taken verbatim, as bytes, before clap sees anything (clap wants a
+    // command name to be UTF-8, and `venvexec $'\xff.py'` is a file).
+    // After our own `--` even a name like `which` is the command.
+    let names = subcommand_names();
+    let (ours, command) = split_command(&args, &names);
     let mut argv = vec![argv0];
     argv.extend(ours.iter().cloned());
     let cli = match Cli::try_parse_from(argv) {
@@ -121,9 +123,27 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
     }
 }
 
-/// Splits `[OPTIONS] -- CMD…` into the options and the command, when the
-/// first non-option argument is `--`.
-fn split_at_double_dash(args: &[OsString]) -> (&[OsString], Option<&[OsString]>) {
+/// The words clap takes as subcommands, `help` included.
+fn subcommand_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut names: Vec<String> = cli
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .map(str::to_owned)
+        .collect();
+    names.push("help".into());
+    names
+}
+
+/// Splits `[OPTIONS] [--] CMD…` into our options and the command: the
+/// command starts after a `--` that comes before it, or at the first word
+/// that is not an option and not one of `subcommands`. A later `--`
+/// belongs to the command.
+fn split_command<'a>(
+    args: &'a [OsString],
+    subcommands: &[String],
+) -> (&'a [OsString], Option<&'a [OsString]>) {
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_encoded_bytes();
@@ -134,8 +154,10 @@ fn split_at_double_dash(args: &[OsString]) -> (&[OsString], Option<&[OsString]>)
             i += 2;
         } else if a.starts_with(b"-") {
             i += 1;
-        } else {
+        } else if subcommands.iter().any(|n| n.as_bytes() == a) {
             break;
+        } else {
+            return (&args[..i], Some(&args[i..]));
         }
     }
     (args, None)
@@ -151,12 +173,23 @@ mod tests {
 
     #[test]
     fn double_dash_only_counts_before_the_command() {
+        let names = subcommand_names();
         let args = v(&["--venv", "x", "--", "which", "-v"]);
-        let (ours, cmd) = split_at_double_dash(&args);
+        let (ours, cmd) = split_command(&args, &names);
         assert_eq!(ours, &v(&["--venv", "x"])[..]);
         assert_eq!(cmd, Some(&v(&["which", "-v"])[..]));
         let args = v(&["python", "--", "x"]);
-        assert_eq!(split_at_double_dash(&args), (&args[..], None));
+        assert_eq!(split_command(&args, &names), (&[][..], Some(&args[..])));
+        let args = v(&["--init", "which", "-v"]);
+        assert_eq!(split_command(&args, &names), (&args[..], None));
+    }
+
+    #[test]
+    fn a_command_is_taken_as_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let names = subcommand_names();
+        let args = vec![OsString::from_vec(b"\xff.py".to_vec()), "a".into()];
+        assert_eq!(split_command(&args, &names), (&[][..], Some(&args[..])));
     }
 
     #[test]

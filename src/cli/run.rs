@@ -68,8 +68,12 @@ fn choose(
     }
     let me = exec::self_id();
     let bytes = first.as_encoded_bytes();
+    // `bin/python`, else `bin/python3`: either makes a directory an
+    // environment (venv::probe), so either runs its scripts.
+    let interpreter = found.env.python();
+    let interpreter = interpreter.file_name().unwrap_or("python".as_ref());
     let with_python = |script: &OsString| -> Result<(PathBuf, Vec<OsString>), Fail> {
-        let python = in_env(found, "python".as_ref(), me)?.ok_or_else(|| {
+        let python = in_env(found, interpreter, me)?.ok_or_else(|| {
             Fail::new(
                 fail::NOT_FOUND,
                 format!("the environment {} has no python", found.env.root.display()),
