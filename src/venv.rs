@@ -35,6 +35,9 @@ pub enum NotEnv {
     NotADirectory,
     Unreadable(String),
     NoConfig,
+    /// `pyvenv.cfg` exists but is a directory, a FIFO, …: CPython would
+    /// fail on it (or block reading it).
+    ConfigNotAFile(&'static str),
     NoInterpreter,
 }
 
@@ -45,6 +48,7 @@ impl fmt::Display for NotEnv {
             NotEnv::NotADirectory => f.write_str("is not a directory"),
             NotEnv::Unreadable(e) => write!(f, "cannot be read: {e}"),
             NotEnv::NoConfig => f.write_str("has no pyvenv.cfg"),
+            NotEnv::ConfigNotAFile(kind) => write!(f, "its pyvenv.cfg is {kind}, not a file"),
             NotEnv::NoInterpreter => f.write_str("has no bin/python or bin/python3"),
         }
     }
@@ -95,8 +99,13 @@ pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
     if !meta.is_dir() {
         return Err(NotEnv::NotADirectory);
     }
-    let kind = if is_file(&root.join("pyvenv.cfg")) {
-        EnvKind::Venv
+    let kind = match fs::metadata(root.join("pyvenv.cfg")) {
+        Ok(m) if m.is_file() => Some(EnvKind::Venv),
+        Ok(m) => return Err(NotEnv::ConfigNotAFile(file_kind(&m.file_type()))),
+        Err(_) => None,
+    };
+    let kind = if let Some(kind) = kind {
+        kind
     } else if fs::metadata(root.join("conda-meta")).is_ok_and(|m| m.is_dir()) {
         EnvKind::Conda
     } else if require == Require::Marker {
@@ -115,6 +124,24 @@ pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
         root: root.to_path_buf(),
         kind,
     })
+}
+
+/// "a directory", "a FIFO", …: what a path is, for a message.
+pub fn file_kind(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a file"
+    }
 }
 
 fn is_file(path: &Path) -> bool {
@@ -176,7 +203,7 @@ pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Tool::Missing(path),
         Err(e) => Tool::NotRunnable {
             path,
-            why: e.to_string(),
+            why: crate::platform::io_phrase(&e),
         },
     }
 }

@@ -26,6 +26,17 @@ pub struct Args {
 }
 
 pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
+    let n = args.name.as_encoded_bytes();
+    if n.is_empty() || n == b"." || n == b".." || n.contains(&b'/') {
+        return Err(Fail::new(
+            fail::USAGE,
+            format!(
+                "which: {:?} is not a command name\n  hint: give a plain name such as python, python3.12 or pip",
+                args.name
+            ),
+        )
+        .into());
+    }
     let inputs = Inputs::from_process(venv);
     let cwd = inputs.cwd.as_deref().ok();
     let (res, plan) = match resolve::resolve(&inputs) {

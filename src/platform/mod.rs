@@ -53,14 +53,52 @@ pub fn monotonic_ms() -> u64 {
 /// Whether `path` starts with `#!`: the kernel runs it through the
 /// interpreter it names. Not a regular readable file: no.
 pub fn is_script(path: &Path) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut head = [0u8; 2];
+    open_nonblocking(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == *b"#!")
+}
+
+/// The interpreter a `#!` line names (its first word), if `path` has one.
+pub fn shebang(path: &Path) -> Option<std::ffi::OsString> {
+    // The kernel reads at most this much of the line (BINPRM_BUF_SIZE).
+    let mut head = Vec::with_capacity(256);
+    open_nonblocking(path)
+        .ok()?
+        .take(256)
+        .read_to_end(&mut head)
+        .ok()?;
+    let line = head.strip_prefix(b"#!")?.split(|&b| b == b'\n').next()?;
+    let word = line
+        .trim_ascii()
+        .split(|b| b.is_ascii_whitespace())
+        .next()?;
+    (!word.is_empty()).then(|| OsStr::from_bytes(word).to_os_string())
+}
+
+/// Opens for reading without blocking on a FIFO planted under the name.
+fn open_nonblocking(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == *b"#!")
+}
+
+/// An I/O error as the rest of a sentence about a path ("PATH is a loop
+/// of symbolic links"), not the C library's capitalised fragment.
+pub fn io_phrase(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => "is a loop of symbolic links (or a chain too long to follow)".into(),
+        Some(libc::EACCES) => "cannot be reached: permission denied".into(),
+        Some(libc::ENAMETOOLONG) => "is a path too long for the system".into(),
+        Some(libc::ENOENT) => "does not exist".into(),
+        Some(libc::ENOTDIR) => "has a part that is not a directory".into(),
+        Some(libc::ENOEXEC) => {
+            "is not a program the system can run (no #! line, wrong format)".into()
+        }
+        _ => format!("cannot be used: {e}"),
+    }
 }
 
 /// Cap for marker files (`pyvenv.cfg`, `.python-version`, `.pdm-python`,
