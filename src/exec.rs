@@ -15,10 +15,12 @@ use crate::venv::{self, Env, FileId};
 
 /// Identity of the running binary, to recognise our own links on PATH
 /// however they are spelled (relative entries, a dir listed twice, hard
-/// links): same device and inode means same program.
+/// links): same device and inode means same program. One stat of the
+/// magic link when /proc is there; without it, the path we were started
+/// from, so a shim in an image with no /proc still skips itself.
 pub fn self_id() -> Option<FileId> {
     fs::metadata("/proc/self/exe")
-        .or_else(|_| std::env::current_exe().and_then(fs::metadata))
+        .or_else(|_| crate::platform::exec_path().and_then(fs::metadata))
         .ok()
         .map(|m| venv::file_id(&m))
 }

@@ -104,7 +104,7 @@ fn names(given: &[OsString]) -> Result<Vec<OsString>, Fail> {
 
 /// The binary shims point at: this one, by its resolved path.
 fn me() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("finding this binary")?;
+    let exe = crate::platform::exec_path().context("finding this binary")?;
     fs::canonicalize(&exe).with_context(|| format!("resolving {}", exe.display()))
 }
 

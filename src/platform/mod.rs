@@ -8,12 +8,47 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The entries of a colon-separated list (`PATH`, `VENVEXEC_NAMES`, …), as
 /// they are: empty entries included, nothing allocated.
 pub fn split_list(list: &OsStr) -> impl Iterator<Item = &OsStr> {
     list.as_bytes().split(|&b| b == b':').map(OsStr::from_bytes)
+}
+
+/// The path this program was started from: `/proc/self/exe` when /proc is
+/// mounted; without it (a chroot, a container image run with no /proc),
+/// the path the kernel recorded at `execve` (`AT_EXECFN`), made absolute
+/// with the working directory, which has not changed since. It may name a
+/// shim, a link to the binary: callers stat or canonicalize it.
+#[cfg(target_os = "linux")]
+pub fn exec_path() -> io::Result<PathBuf> {
+    fs::read_link("/proc/self/exe").or_else(|e| execfn().ok_or(e))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn exec_path() -> io::Result<PathBuf> {
+    std::env::current_exe()
+}
+
+#[cfg(target_os = "linux")]
+fn execfn() -> Option<PathBuf> {
+    // SAFETY: getauxval only reads the auxiliary vector; 0 means absent.
+    let p = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const libc::c_char;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the kernel put a NUL-terminated string there, on the initial
+    // stack, which lives as long as the process.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes();
+    let path = Path::new(OsStr::from_bytes(bytes));
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    if path.is_absolute() {
+        return Some(path.to_path_buf());
+    }
+    std::env::current_dir().ok().map(|cwd| cwd.join(path))
 }
 
 /// Reads at most `limit` bytes of `path` into `buf`, replacing its contents
@@ -123,6 +158,20 @@ pub fn read_marker(path: &Path) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_path_names_this_binary() {
+        let same = |p: PathBuf| fs::canonicalize(p).unwrap();
+        assert_eq!(
+            same(exec_path().unwrap()),
+            same(std::env::current_exe().unwrap())
+        );
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            same(execfn().unwrap()),
+            same(std::env::current_exe().unwrap())
+        );
+    }
 
     #[test]
     fn lists_keep_empty_entries() {
