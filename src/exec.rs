@@ -123,8 +123,8 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
     p
 }
 
-/// Replaces this process with `program`. argv[0] is the absolute `program`
-/// path: CPython finds `pyvenv.cfg` from argv[0], so a bare `python` there
+/// Replaces this process with `program`. `argv[0]` is the absolute `program`
+/// path: CPython finds `pyvenv.cfg` from `argv[0]`, so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
 pub fn exec(program: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
     let argv = CStrings::argv(program, args);
@@ -146,7 +146,7 @@ pub struct CStrings {
 }
 
 impl CStrings {
-    /// `program` as argv[0], then `args`.
+    /// `program` as `argv[0]`, then `args`.
     pub fn argv(program: &Path, args: &[OsString]) -> CStrings {
         let first =
             std::iter::once(program.as_os_str()).chain(args.iter().map(OsString::as_os_str));

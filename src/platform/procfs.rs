@@ -19,7 +19,7 @@ use super::read_capped;
 /// `/proc/PID/stat` is one short line; 4 KiB holds it even with the
 /// longest `comm`.
 const STAT_LIMIT: u64 = 4 * 1024;
-/// Enough for argv[0] and a shell's leading options. A longer command line
+/// Enough for `argv[0]` and a shell's leading options. A longer command line
 /// is cut: only its head is ever looked at.
 pub const CMDLINE_LIMIT: u64 = 32 * 1024;
 /// Environments are usually a few KiB; PATH further in than this is not
