@@ -200,18 +200,19 @@ pub fn cannot_run(program: &Path, err: &io::Error) -> crate::fail::Fail {
     // The kernel says ENOENT both for a missing file and for a script whose
     // `#!` interpreter is missing (a venv's pip after its Python was
     // removed): name the one that is really gone.
-    if err.kind() == io::ErrorKind::NotFound && program.exists() {
-        if let Some(interpreter) = crate::platform::shebang(program) {
-            return crate::fail::Fail::new(
-                exit_code_for(err),
-                format!(
-                    "cannot run {}: the interpreter its #! line names, {}, does not exist\n  \
+    if err.kind() == io::ErrorKind::NotFound
+        && program.exists()
+        && let Some(interpreter) = crate::platform::shebang(program)
+    {
+        return crate::fail::Fail::new(
+            exit_code_for(err),
+            format!(
+                "cannot run {}: the interpreter its #! line names, {}, does not exist\n  \
                      hint: the program was made for a Python that is gone; reinstall it, or recreate its environment",
-                    program.display(),
-                    Path::new(&interpreter).display()
-                ),
-            );
-        }
+                program.display(),
+                Path::new(&interpreter).display()
+            ),
+        );
     }
     crate::fail::Fail::new(
         exit_code_for(err),

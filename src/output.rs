@@ -50,10 +50,10 @@ pub fn err(args: fmt::Arguments<'_>) {
 /// failed write into a failure (said on stderr) unless the command already
 /// failed on its own or the reader simply went away.
 pub fn finish(code: u8) -> u8 {
-    if STDOUT_FAILED.get().is_none() {
-        if let Err(e) = io::stdout().lock().flush() {
-            let _ = STDOUT_FAILED.set(e);
-        }
+    if STDOUT_FAILED.get().is_none()
+        && let Err(e) = io::stdout().lock().flush()
+    {
+        let _ = STDOUT_FAILED.set(e);
     }
     match STDOUT_FAILED.get() {
         None => code,

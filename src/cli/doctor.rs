@@ -232,19 +232,19 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             inherit: false,
             ..inputs.clone()
         };
-        if let Ok(Some(p)) = resolve::resolve(&project).map(|r| r.found) {
-            if p.env.root != found.env.root {
-                out.push(check(
-                    "activated",
-                    Status::Warn,
-                    format!(
-                        "VIRTUAL_ENV is {}, but this project's environment is {}",
-                        found.env.root.display(),
-                        p.env.root.display()
-                    ),
-                    Some("run `deactivate`, or activate the project's environment".into()),
-                ));
-            }
+        if let Ok(Some(p)) = resolve::resolve(&project).map(|r| r.found)
+            && p.env.root != found.env.root
+        {
+            out.push(check(
+                "activated",
+                Status::Warn,
+                format!(
+                    "VIRTUAL_ENV is {}, but this project's environment is {}",
+                    found.env.root.display(),
+                    p.env.root.display()
+                ),
+                Some("run `deactivate`, or activate the project's environment".into()),
+            ));
         }
     }
 

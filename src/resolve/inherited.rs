@@ -367,10 +367,10 @@ mod linux {
         // busybox is one binary for every applet: `sh` as argv[0], or
         // `busybox sh ARGS`.
         if arg0 == b"busybox" {
-            if let Some((applet, args)) = rest.split_first() {
-                if is_shell(base(applet)) {
-                    return Kind::Shell(args);
-                }
+            if let Some((applet, args)) = rest.split_first()
+                && is_shell(base(applet))
+            {
+                return Kind::Shell(args);
             }
             return Kind::Other;
         }

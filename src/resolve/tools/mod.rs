@@ -127,10 +127,10 @@ pub fn look(
     if let Some(hit) = pdm::look(dir, tools.pdm_venvs.as_deref(), &project, inp, skipped) {
         return Some(hit);
     }
-    if let Some(venvs) = &tools.poetry_venvs {
-        if let Some(hit) = poetry::look(dir, venvs, &project, inp, skipped) {
-            return Some(hit);
-        }
+    if let Some(venvs) = &tools.poetry_venvs
+        && let Some(hit) = poetry::look(dir, venvs, &project, inp, skipped)
+    {
+        return Some(hit);
     }
     if let Some(hit) = pipenv::look(
         dir,
@@ -141,10 +141,10 @@ pub fn look(
     ) {
         return Some(hit);
     }
-    if let Some(versions) = &tools.pyenv_versions {
-        if let Some(hit) = pyenv::look(dir, versions, inp, skipped) {
-            return Some(hit);
-        }
+    if let Some(versions) = &tools.pyenv_versions
+        && let Some(hit) = pyenv::look(dir, versions, inp, skipped)
+    {
+        return Some(hit);
     }
     None
 }

@@ -86,12 +86,11 @@ fn minor_from_envs_toml(venvs: &Path, base: &str) -> Option<String> {
                 .trim()
                 .trim_matches('"')
                 == base;
-        } else if in_table {
-            if let Some((k, v)) = line.split_once('=') {
-                if k.trim() == "minor" {
-                    return Some(v.trim().trim_matches('"').to_string());
-                }
-            }
+        } else if in_table
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == "minor"
+        {
+            return Some(v.trim().trim_matches('"').to_string());
         }
     }
     None
