@@ -8,12 +8,11 @@
 //!   else to do between signals, so one loop that takes them one at a time
 //!   has no async-signal-safety rules to get wrong, and no signal can slip in
 //!   between spawning the child and the first wait (it stays pending).
-//! - **posix_spawn**, not fork+exec: the exec error (ENOENT, EACCES) comes
-//!   back as the return value, so we can say what went wrong and exit 127 or
-//!   126 ourselves, with no error pipe and no code running in a forked copy
-//!   of a Rust process. The child gets an empty signal mask and SIGPIPE at
-//!   its default, as a fresh process under an init should; any other signal
-//!   we were started with ignored (`nohup`) stays ignored and unforwarded.
+//! - **std's `Command`**: the exec error (ENOENT, EACCES) comes back from
+//!   `spawn`, so we can say what went wrong and exit 127 or 126 ourselves.
+//!   The child gets an empty signal mask and SIGPIPE at its default, as a
+//!   fresh process under an init should; any other signal we were started
+//!   with ignored (`nohup`) stays ignored and unforwarded.
 //! - **Signals go to the direct child only**, which is `docker stop`'s
 //!   contract: SIGTERM to PID 1 reaches the app; a shell script that starts
 //!   more processes should `exec` the last one or pass the signal on itself.
@@ -38,7 +37,7 @@ use std::path::Path;
 
 use libc::c_int;
 
-use crate::exec::{self, CStrings};
+use crate::exec;
 use crate::fail::{self, Fail};
 
 /// Whether to stay as a supervisor instead of exec'ing. As PID 1 the
@@ -314,57 +313,41 @@ fn become_subreaper() {
     }
 }
 
-/// Starts `program` with argv[0] = its absolute path (CPython finds
-/// `pyvenv.cfg` from argv[0]; see `exec::exec`), the given environment, an
-/// empty signal mask and SIGPIPE at its default.
+/// Starts `program` with `argv[0]` = its absolute path (CPython finds
+/// `pyvenv.cfg` from `argv[0]`; see `exec::exec`) and exactly the given
+/// environment. The app under an init starts as a fresh process: an empty
+/// signal mask (ours blocks everything we forward, and a mask survives
+/// exec) and SIGPIPE at its default (a caller may have ignored it, as
+/// Python does for its children). An exec failure (ENOENT, EACCES) comes
+/// back as the error, so we can say what went wrong.
 fn spawn(
     program: &Path,
     args: &[OsString],
     env: &[(OsString, OsString)],
 ) -> io::Result<libc::pid_t> {
-    let argv = CStrings::argv(program, args);
-    let envp = CStrings::env(env);
-
-    let empty = signal_set([]);
-    // An ignored signal stays ignored across exec, and a caller may have
-    // ignored SIGPIPE (Python does, and hands that to its children): the
-    // app under an init starts as a fresh process, with the default.
-    let defaults = signal_set([libc::SIGPIPE]);
-    let mut attr = MaybeUninit::<libc::posix_spawnattr_t>::uninit();
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: attr is initialised before use and destroyed after; argv and
-    // envp are NULL-terminated arrays of NUL-terminated strings that
-    // outlive the call.
-    let rc = unsafe {
-        let rc = libc::posix_spawnattr_init(attr.as_mut_ptr());
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        let flags = (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short;
-        let mut rc = libc::posix_spawnattr_setflags(attr.as_mut_ptr(), flags);
-        if rc == 0 {
-            rc = libc::posix_spawnattr_setsigmask(attr.as_mut_ptr(), &empty);
-        }
-        if rc == 0 {
-            rc = libc::posix_spawnattr_setsigdefault(attr.as_mut_ptr(), &defaults);
-        }
-        if rc == 0 {
-            rc = libc::posix_spawn(
-                &mut pid,
-                argv.first(),
-                std::ptr::null(),
-                attr.as_ptr(),
-                argv.as_ptr().cast(),
-                envp.as_ptr().cast(),
-            );
-        }
-        libc::posix_spawnattr_destroy(attr.as_mut_ptr());
-        rc
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(program);
+    command
+        .arg0(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    // std's posix_spawn path hands the child our blocked mask as it is, so
+    // set the child's state ourselves, between fork and exec.
+    // SAFETY: only async-signal-safe calls (sigprocmask, signal) run in
+    // the forked child.
+    unsafe {
+        command.pre_exec(|| {
+            let empty = signal_set([]);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            Ok(())
+        })
     };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
-    }
-    Ok(pid)
+    let child = command.spawn()?;
+    // The child is reaped by `reap` with waitpid(-1), orphans included;
+    // dropping the handle neither waits for it nor kills it.
+    libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("child pid out of range"))
 }
 
 #[cfg(test)]
