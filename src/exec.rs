@@ -107,9 +107,10 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
     let bin = bin.as_os_str();
     let Some(old) = old else {
         // activate would leave `ENV/bin:` with an empty (= cwd) tail; give
-        // the child the usual system directories instead.
+        // the child the search path it would have had without PATH.
         let mut p = bin.to_os_string();
-        p.push(":/usr/local/bin:/usr/bin:/bin");
+        p.push(":");
+        p.push(crate::platform::DEFAULT_PATH);
         return p;
     };
     if split_list(old).next() == Some(bin) {
@@ -227,9 +228,9 @@ pub fn cannot_run(program: &Path, err: &io::Error) -> crate::fail::Fail {
 /// Exit status for a failed exec, as shells report it.
 pub fn exit_code_for(err: &io::Error) -> u8 {
     if err.kind() == io::ErrorKind::NotFound {
-        127
+        crate::fail::NOT_FOUND
     } else {
-        126
+        crate::fail::NOT_RUNNABLE
     }
 }
 
@@ -258,10 +259,9 @@ mod tests {
             activated_path(bin, Some(OsStr::new(""))),
             OsString::from("/p/.venv/bin")
         );
-        assert!(
-            activated_path(bin, None)
-                .to_string_lossy()
-                .ends_with(":/usr/bin:/bin")
+        assert_eq!(
+            activated_path(bin, None),
+            OsString::from("/p/.venv/bin:/bin:/usr/bin")
         );
     }
 

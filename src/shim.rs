@@ -43,10 +43,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
     }
     let plan = match resolve::resolve(&inputs) {
         Ok(res) => plan(name, &res, &chain, std::env::var_os("PATH").as_deref(), cwd),
-        Err(e) => Plan::Fail(Fail::new(
-            fail::NOT_RUNNABLE,
-            format!("{}: {e}", name.display()),
-        )),
+        Err(e) => Plan::Fail(e.fail_for(name)),
     };
     let fail = match plan {
         Plan::InEnv { found, program } => {
@@ -79,28 +76,36 @@ pub fn plan(
         return fall_through(name, path_var, cwd, &chain.passed);
     };
     match plan_in_env(name, found, chain.me()) {
-        Ok(program) => Plan::InEnv {
+        InEnv::Run(program) => Plan::InEnv {
             found: found.clone(),
             program,
         },
-        Err(Some(fail)) => Plan::Fail(fail),
+        InEnv::Fail(fail) => Plan::Fail(fail),
         // A console script the environment lacks: activation would find the
         // next one on PATH too, so do the same.
-        Err(None) => fall_through(name, path_var, cwd, &chain.passed),
+        InEnv::LookElsewhere => fall_through(name, path_var, cwd, &chain.passed),
     }
 }
 
-/// `ENV/bin/NAME` when it can run. `Err(None)`: missing, and not a name
-/// that must come from the environment, so the caller may look elsewhere.
-pub fn plan_in_env(
-    name: &OsStr,
-    found: &Found,
-    me: Option<FileId>,
-) -> Result<PathBuf, Option<Fail>> {
+/// What `ENV/bin/NAME` means for a call, for the shim and the runner alike.
+#[derive(Debug)]
+pub enum InEnv {
+    /// Run this program.
+    Run(PathBuf),
+    /// Missing, and not a name that must come from the environment: the
+    /// caller may look elsewhere, as activation would.
+    LookElsewhere,
+    /// Missing from the environment although it must come from there, or
+    /// there but not runnable.
+    Fail(Fail),
+}
+
+/// `ENV/bin/NAME`, decided: see [`InEnv`].
+pub fn plan_in_env(name: &OsStr, found: &Found, me: Option<FileId>) -> InEnv {
     let shown = name.display();
     let env_root = found.env.root.display();
     let fail = match venv::find_tool(&found.env.bin(), name, me) {
-        Tool::Runnable(program) => return Ok(program),
+        Tool::Runnable(program) => return InEnv::Run(program),
         Tool::Missing(path) if venv::is_python_family(name) => Fail::new(
             fail::NOT_FOUND,
             format!(
@@ -111,7 +116,7 @@ pub fn plan_in_env(
                 path.display()
             ),
         ),
-        Tool::Missing(_) => return Err(None),
+        Tool::Missing(_) => return InEnv::LookElsewhere,
         Tool::Dangling { path, target } => Fail::new(
             fail::NOT_RUNNABLE,
             format!(
@@ -141,11 +146,8 @@ pub fn plan_in_env(
             ),
         ),
     };
-    Err(Some(fail))
+    InEnv::Fail(fail)
 }
-
-/// The search path `execvp` uses when PATH is unset.
-const DEFAULT_PATH: &str = "/bin:/usr/bin";
 
 fn fall_through(
     name: &OsStr,
@@ -157,7 +159,7 @@ fn fall_through(
     // `confstr(_CS_PATH)`): a cron job or `env -i` still reaches the
     // system's `python`. An empty PATH is set, and means the current
     // directory, as it does for the shell.
-    let path_var = path_var.or(Some(OsStr::new(DEFAULT_PATH)));
+    let path_var = path_var.or(Some(OsStr::new(crate::platform::DEFAULT_PATH)));
     match exec::find_on_path(name, path_var, cwd, skip) {
         Some(program) => Plan::FallThrough { program },
         None => Plan::Fail(Fail::new(

@@ -27,8 +27,7 @@ pub enum Shell {
 
 pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
     let inputs = Inputs::from_process(venv);
-    let res =
-        resolve::resolve(&inputs).map_err(|e| Fail::new(fail::NOT_RUNNABLE, e.to_string()))?;
+    let res = resolve::resolve(&inputs).map_err(Fail::from)?;
     let Some(found) = &res.found else {
         return Err(no_environment(&inputs, &res).into());
     };

@@ -10,8 +10,8 @@ use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
 use crate::init;
 use crate::resolve::{self, Found, Inputs, Resolution};
-use crate::shim;
-use crate::venv::FileId;
+use crate::shim::{self, InEnv};
+use crate::venv::{self, FileId};
 
 pub fn run(
     venv: Option<OsString>,
@@ -20,8 +20,7 @@ pub fn run(
     no_init: bool,
 ) -> anyhow::Result<u8> {
     let inputs = Inputs::from_process(venv);
-    let res =
-        resolve::resolve(&inputs).map_err(|e| Fail::new(fail::NOT_RUNNABLE, e.to_string()))?;
+    let res = resolve::resolve(&inputs).map_err(Fail::from)?;
     let Some(found) = res.found.as_ref() else {
         return Err(no_environment(&inputs, &res).into());
     };
@@ -73,12 +72,17 @@ fn choose(
     let interpreter = found.env.python();
     let interpreter = interpreter.file_name().unwrap_or("python".as_ref());
     let with_python = |script: &OsString| -> Result<(PathBuf, Vec<OsString>), Fail> {
-        let python = in_env(found, interpreter, me)?.ok_or_else(|| {
-            Fail::new(
-                fail::NOT_FOUND,
-                format!("the environment {} has no python", found.env.root.display()),
-            )
-        })?;
+        let python = match shim::plan_in_env(interpreter, found, me) {
+            InEnv::Run(python) => python,
+            InEnv::Fail(fail) => return Err(fail),
+            // Not reached: python and python3 must come from the environment.
+            InEnv::LookElsewhere => {
+                return Err(Fail::new(
+                    fail::NOT_FOUND,
+                    format!("the environment {} has no python", found.env.root.display()),
+                ));
+            }
+        };
         let mut args = vec![script.clone()];
         args.extend_from_slice(rest);
         Ok((python, args))
@@ -100,14 +104,16 @@ fn choose(
     }
     // The shim's own decision: broken entries and a missing python or pip
     // are errors (never the system's), other missing names look further.
-    if let Some(program) = in_env(found, first, me)? {
-        return Ok((program, rest.to_vec()));
+    match shim::plan_in_env(first, found, me) {
+        InEnv::Run(program) => return Ok((program, rest.to_vec())),
+        InEnv::Fail(fail) => return Err(fail),
+        InEnv::LookElsewhere => {}
     }
     if fs::metadata(first).is_ok_and(|m| m.is_file() && m.mode() & 0o111 == 0) {
         return with_python(first);
     }
     let path = exec::activated_path(&found.env.bin(), std::env::var_os("PATH").as_deref());
-    exec::find_on_path(first, Some(&path), cwd, me.as_slice())
+    on_path(first, &path, cwd, me)
         .map(|p| (p, rest.to_vec()))
         .ok_or_else(|| {
             Fail::new(
@@ -121,14 +127,15 @@ fn choose(
         })
 }
 
-/// `ENV/bin/NAME` as the shim decides it: `Ok(None)` when NAME is missing
-/// and may be looked for elsewhere.
-fn in_env(found: &Found, name: &OsStr, me: Option<FileId>) -> Result<Option<PathBuf>, Fail> {
-    match shim::plan_in_env(name, found, me) {
-        Ok(program) => Ok(Some(program)),
-        Err(Some(fail)) => Err(fail),
-        Err(None) => Ok(None),
-    }
+/// CMD on the activated PATH, as a shell inside the environment would find
+/// it: the `which` crate's search (off the hot path, so its generality
+/// costs nothing that matters), minus this binary, so a shims dir on PATH
+/// does not hand the command back to us.
+fn on_path(name: &OsStr, path: &OsStr, cwd: Option<&Path>, me: Option<FileId>) -> Option<PathBuf> {
+    let cwd = cwd.map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    which::which_in_all(name, Some(path), &cwd)
+        .ok()?
+        .find(|p| me.is_none() || fs::metadata(p).map(|m| venv::file_id(&m)).ok() != me)
 }
 
 fn absolute(p: &Path, cwd: Option<&Path>) -> PathBuf {

@@ -50,13 +50,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
             );
             (res, plan)
         }
-        Err(e) => (
-            Resolution::default(),
-            Plan::Fail(Fail::new(
-                fail::NOT_RUNNABLE,
-                format!("{}: {e}", args.name.display()),
-            )),
-        ),
+        Err(e) => (Resolution::default(), Plan::Fail(e.fail_for(&args.name))),
     };
     if args.json {
         outln!("{}", to_json(&args.name, &inputs, &res, &plan));

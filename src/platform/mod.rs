@@ -10,6 +10,11 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// The search path `execvp` uses when PATH is unset (glibc's
+/// `confstr(_CS_PATH)`), for the shim's fall-through and an activated PATH
+/// alike.
+pub const DEFAULT_PATH: &str = "/bin:/usr/bin";
+
 /// The entries of a colon-separated list (`PATH`, `VENVEXEC_NAMES`, …), as
 /// they are: empty entries included, nothing allocated.
 pub fn split_list(list: &OsStr) -> impl Iterator<Item = &OsStr> {

@@ -14,6 +14,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::fail::{self, Fail};
 use crate::venv::{Env, NotEnv};
 
 /// A snapshot of everything the decision depends on besides the
@@ -251,6 +252,20 @@ impl fmt::Display for ExplicitError {
             self.path.display(),
             self.why
         )
+    }
+}
+
+impl ExplicitError {
+    /// The failure of the shim (or `which`) for `name`: 126, never a
+    /// fall-through.
+    pub fn fail_for(&self, name: &OsStr) -> Fail {
+        Fail::new(fail::NOT_RUNNABLE, format!("{}: {self}", name.display()))
+    }
+}
+
+impl From<ExplicitError> for Fail {
+    fn from(e: ExplicitError) -> Fail {
+        Fail::new(fail::NOT_RUNNABLE, e.to_string())
     }
 }
 
