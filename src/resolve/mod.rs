@@ -43,6 +43,29 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// Nothing set, working in `cwd`, the inherited source off: the start
+    /// of a test of the order, or of a tool that sets what it needs.
+    pub fn in_dir(cwd: impl Into<PathBuf>) -> Inputs {
+        Inputs {
+            venv_flag: None,
+            venv_var: None,
+            disabled: false,
+            virtual_env: None,
+            conda_prefix: None,
+            conda_default_env: None,
+            conda_root: None,
+            cwd: Ok(cwd.into()),
+            names: None,
+            ceilings: None,
+            safe_dirs: None,
+            across_filesystems: false,
+            inherit: false,
+            tools: tools::ToolVars::default(),
+            // SAFETY: getuid cannot fail.
+            uid: unsafe { libc::getuid() },
+        }
+    }
+
     pub fn from_process(venv_flag: Option<OsString>) -> Inputs {
         let var = |k: &str| std::env::var_os(k);
         Inputs {
