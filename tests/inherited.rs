@@ -252,7 +252,9 @@ fn system_python_in_between_stops_the_walk() {
     assert!(out.contains("prefix /usr\n"), "{out}");
     assert!(!out.contains(&a.venv.display().to_string()), "{out}");
     assert!(
-        out.contains("(/usr/bin/python3 -c …): Python, not in a virtual environment: stopped"),
+        out.contains(
+            "(/usr/bin/python3 -c …): Python, not in a virtual environment (by its argv[0]): stopped"
+        ),
         "{out}"
     );
 }
@@ -306,12 +308,19 @@ fn which_v_names_the_process_it_inherited_from() {
     );
     assert!(
         out.contains(&format!(
-            "reason: inherited from PID {pid} ({}/bin/python)",
+            "reason: inherited from PID {pid} ({}/bin/python): venv of its argv[0]",
             a.venv.display()
         )),
         "{out}"
     );
-    assert!(out.contains("(sh -c …): not Python, went on"), "{out}");
+    // The links passed are one line.
+    let passed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("inherited: passed"))
+        .collect();
+    assert_eq!(passed.len(), 1, "{out}");
+    assert!(passed[0].contains("passed sh -c … (PID "), "{out}");
+    assert!(passed[0].ends_with("): not Python, went on"), "{out}");
 }
 
 #[test]

@@ -25,6 +25,10 @@ pub const CMDLINE_LIMIT: u64 = 32 * 1024;
 /// Environments are usually a few KiB; PATH further in than this is not
 /// found, and the caller falls back to `/proc/PID/exe`.
 pub const ENVIRON_LIMIT: u64 = 256 * 1024;
+/// A Python server's maps run to a few hundred lines (~100 bytes each);
+/// a process that maps more than this is read only as far as the cap, and
+/// the lines cut off are not evidence.
+pub const MAPS_LIMIT: u64 = 1024 * 1024;
 
 /// One process's directory under `/proc`.
 #[derive(Debug, Clone)]
@@ -75,6 +79,18 @@ impl Proc {
         fs::read_link(self.entry("exe"))
     }
 
+    /// The identity (device, inode) of the running executable: the file
+    /// itself, even when it has since been replaced or removed.
+    pub fn exe_id(&self) -> io::Result<(u64, u64)> {
+        fs::metadata(self.entry("exe")).map(|m| (m.dev(), m.ino()))
+    }
+
+    /// Reads the memory map into `buf`; its file paths come from
+    /// [`crate::resolve::servers::mapped_files`].
+    pub fn maps(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        read_capped(&self.entry("maps"), MAPS_LIMIT, buf)
+    }
+
     pub fn cwd(&self) -> io::Result<PathBuf> {
         fs::read_link(self.entry("cwd"))
     }
@@ -82,6 +98,12 @@ impl Proc {
     /// Where file descriptor `fd` points (`/dev/pts/3`, `pipe:[123]`, …).
     pub fn fd(&self, fd: u32) -> io::Result<PathBuf> {
         fs::read_link(self.dir.join("fd").join(fd.to_string()))
+    }
+
+    /// Reads the environment the process was started with into `buf`;
+    /// look names up with [`find_var`].
+    pub fn environ(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        read_capped(&self.entry("environ"), ENVIRON_LIMIT, buf)
     }
 
     /// `name`'s value in the environment the process was started with

@@ -64,6 +64,7 @@ pub fn checked(inp: &Inputs) -> String {
 mod linux {
     use crate::platform::split_list;
     use std::ffi::OsStr;
+    use std::fs;
     use std::io;
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Path, PathBuf};
@@ -71,13 +72,23 @@ mod linux {
     use super::{LABEL, MAX_LEVELS};
     use crate::exec;
     use crate::platform::procfs::{self, Proc};
+    use crate::resolve::servers::{self, UwsgiHome};
     use crate::resolve::trust::Refusal;
-    use crate::resolve::{Found, Inputs, Skip, Source, trust};
-    use crate::venv;
+    use crate::resolve::{Evidence, Found, Inputs, Skip, Source, trust};
+    use crate::venv::{self, FileId};
+
+    /// Buffers reused across levels: the command line stays borrowed by
+    /// the arguments while the scratch one takes an environment or a map.
+    #[derive(Default)]
+    struct Bufs {
+        cmdline: Vec<u8>,
+        scratch: Vec<u8>,
+    }
 
     pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         let mut stat = Vec::new();
-        let mut buf = Vec::new();
+        let mut bufs = Bufs::default();
+        let managers = servers::managers(inp.process_managers.as_deref());
         // Our parent as the mounted /proc numbers it: getppid() answers in
         // our own PID namespace, which need not be the one /proc shows.
         let mut pid = match Proc::current().ppid(&mut stat) {
@@ -94,10 +105,14 @@ mod linux {
                 return None;
             }
         };
+        // The links passed on the way, said in one line before whatever
+        // ended the walk.
+        let mut passed = Vec::new();
         for _ in 0..MAX_LEVELS {
             if pid == 0 {
                 // The parent lives outside our PID namespace (we were
                 // started by `docker exec` or nsenter): nothing to see.
+                flush(&passed, skipped);
                 skipped.push(Skip::note(
                     LABEL,
                     "the next parent is outside this PID namespace: stopped",
@@ -105,17 +120,32 @@ mod linux {
                 return None;
             }
             let proc = Proc::new(pid);
-            match step(pid, &proc, inp, &mut buf, skipped) {
-                Step::Found(found) => return Some(found),
-                Step::Stop => return None,
+            let mark = skipped.len();
+            match step(pid, &proc, inp, &managers, &mut bufs, skipped) {
+                Step::Found(found) => {
+                    flush_at(&passed, skipped, mark);
+                    return Some(found);
+                }
+                Step::Stop => {
+                    flush_at(&passed, skipped, mark);
+                    return None;
+                }
                 // PID 1 is looked at, since a container's entrypoint may
                 // well be the venv's python, but never passed.
-                Step::Next if pid == 1 => return None,
-                Step::Next => {}
+                Step::Next(shown) if pid == 1 => {
+                    flush(&passed, skipped);
+                    skipped.push(Skip::note(
+                        LABEL,
+                        format_args!("PID 1 ({shown}): not Python; PID 1 ends the walk"),
+                    ));
+                    return None;
+                }
+                Step::Next(shown) => passed.push(format!("{shown} (PID {pid})")),
             }
             pid = match proc.ppid(&mut stat) {
                 Ok(Some(parent)) if parent != pid => parent,
                 Ok(_) => {
+                    flush(&passed, skipped);
                     skipped.push(Skip::note(
                         LABEL,
                         format_args!("PID {pid}: its stat line does not name a parent: stopped"),
@@ -123,11 +153,13 @@ mod linux {
                     return None;
                 }
                 Err(e) => {
+                    flush(&passed, skipped);
                     skipped.push(unreadable(pid, &e));
                     return None;
                 }
             };
         }
+        flush(&passed, skipped);
         skipped.push(Skip::note(
             LABEL,
             format_args!("no Python interpreter among the nearest {MAX_LEVELS} ancestors: stopped"),
@@ -135,9 +167,27 @@ mod linux {
         None
     }
 
+    fn flush(passed: &[String], skipped: &mut Vec<Skip>) {
+        flush_at(passed, skipped, skipped.len());
+    }
+
+    /// One line for every link passed (`sh -c`, `make`, `xargs`), placed
+    /// before the notes of the step that ended the walk.
+    fn flush_at(passed: &[String], skipped: &mut Vec<Skip>, at: usize) {
+        if passed.is_empty() {
+            return;
+        }
+        let line = Skip::note(
+            LABEL,
+            format_args!("passed {}: not Python, went on", passed.join(", ")),
+        );
+        skipped.insert(at.min(skipped.len()), line);
+    }
+
     enum Step {
         Found(Found),
-        Next,
+        /// Passed through; how the process looked.
+        Next(String),
         Stop,
     }
 
@@ -148,12 +198,21 @@ mod linux {
         )
     }
 
-    /// Looks at one ancestor. `buf` is reused across levels.
+    fn stop(pid: u32, shown: &str, why: impl std::fmt::Display, skipped: &mut Vec<Skip>) -> Step {
+        skipped.push(Skip::note(
+            LABEL,
+            format_args!("PID {pid} ({shown}): {why}: stopped"),
+        ));
+        Step::Stop
+    }
+
+    /// Looks at one ancestor.
     fn step(
         pid: u32,
         proc: &Proc,
         inp: &Inputs,
-        buf: &mut Vec<u8>,
+        managers: &[&[u8]],
+        bufs: &mut Bufs,
         skipped: &mut Vec<Skip>,
     ) -> Step {
         // Ownership first, before reading anything of it: another user's
@@ -182,53 +241,146 @@ mod linux {
                 return Step::Stop;
             }
         };
-        if let Err(e) = proc.cmdline(buf) {
+        let Bufs { cmdline, scratch } = bufs;
+        if let Err(e) = proc.cmdline(cmdline) {
             skipped.push(unreadable(pid, &e));
             return Step::Stop;
         }
-        let argv: Vec<&OsStr> = procfs::args(buf).collect();
+        let argv: Vec<&OsStr> = procfs::args(cmdline).collect();
         let shown = describe(&argv, &exe);
-        let moving_on = if pid == 1 {
-            "not Python; PID 1 ends the walk"
-        } else {
-            "not Python, went on"
-        };
-        match kind(&argv, &exe) {
-            Kind::Python => {
-                // The command line is done with; `buf` is free for the
-                // environment block if argv[0] must be looked up on PATH.
-                let argv0 = argv.first().map(|a| a.to_os_string());
-                python(pid, proc, argv0.as_deref(), &exe, &shown, inp, buf, skipped)
-            }
+        let kind = kind(&argv, &exe);
+        // A process manager's programs are not its shell-outs: they get
+        // what they would get without it (the project walk already ran,
+        // so: fall through), never the manager's own private venv.
+        if let Some(name) = servers::manager(&argv, &exe, kind == Kind::Python, managers) {
+            let why = format!(
+                "the process manager {}: what it starts are its programs, not its shell-outs \
+                 (VENVEXEC_PROCESS_MANAGERS)",
+                String::from_utf8_lossy(name)
+            );
+            return stop(pid, &shown, why, skipped);
+        }
+        if servers::is_uwsgi(&argv, &exe) {
+            return uwsgi(pid, proc, &argv, &shown, inp, scratch, skipped);
+        }
+        match kind {
+            Kind::Python => python(
+                pid,
+                proc,
+                argv.first().copied(),
+                &exe,
+                &shown,
+                inp,
+                scratch,
+                skipped,
+            ),
             Kind::Shell(args) => match shell_mode(args) {
                 ShellMode::Interactive => interactive(pid, &shown, skipped),
                 ShellMode::Stdin if stdin_and_stderr_are_terminals(proc) => {
                     interactive(pid, &shown, skipped)
                 }
-                _ => {
-                    skipped.push(Skip::note(
-                        LABEL,
-                        format_args!("PID {pid} ({shown}): {moving_on}"),
-                    ));
-                    Step::Next
-                }
+                _ => Step::Next(shown),
             },
-            Kind::Other => {
-                skipped.push(Skip::note(
-                    LABEL,
-                    format_args!("PID {pid} ({shown}): {moving_on}"),
-                ));
-                Step::Next
-            }
+            Kind::Other => match embedded_python(proc, scratch) {
+                // Python inside another program (a plugin host, a frozen
+                // app): which environment it runs cannot be told, and
+                // passing through would hand its shell-outs whatever
+                // started it.
+                Some(lib) => stop(
+                    pid,
+                    &shown,
+                    format_args!(
+                        "embeds Python ({}), and its environment cannot be told",
+                        Path::new(&lib).display()
+                    ),
+                    skipped,
+                ),
+                None => Step::Next(shown),
+            },
         }
     }
 
     fn interactive(pid: u32, shown: &str, skipped: &mut Vec<Skip>) -> Step {
-        skipped.push(Skip::note(
-            LABEL,
-            format_args!("PID {pid} ({shown}): an interactive shell: stopped"),
-        ));
-        Step::Stop
+        stop(pid, shown, "an interactive shell", skipped)
+    }
+
+    /// The first libpython the process has mapped. Read only for the
+    /// links that are neither a shell nor a Python: their map is small,
+    /// and the walk only runs when no other source found an environment.
+    fn embedded_python(proc: &Proc, buf: &mut Vec<u8>) -> Option<std::ffi::OsString> {
+        proc.maps(buf).ok()?;
+        servers::mapped_files(buf)
+            .find(|f| servers::is_libpython(f))
+            .map(OsStr::to_os_string)
+    }
+
+    /// uWSGI embeds Python: no ancestor looks like an interpreter, and its
+    /// environment is the one named by its own options, on the command
+    /// line or in `UWSGI_*` variables (which it reads as options, before
+    /// the command line).
+    #[allow(clippy::too_many_arguments)]
+    fn uwsgi(
+        pid: u32,
+        proc: &Proc,
+        argv: &[&OsStr],
+        shown: &str,
+        inp: &Inputs,
+        buf: &mut Vec<u8>,
+        skipped: &mut Vec<Skip>,
+    ) -> Step {
+        let (flag, dir) = match servers::uwsgi_home(argv.get(1..).unwrap_or(&[])) {
+            UwsgiHome::Dir { flag, dir } => (flag.to_os_string(), dir.to_os_string()),
+            UwsgiHome::Config(file) => {
+                let why = format!(
+                    "uWSGI, whose Python home may be set in {}, which venvexec does not read",
+                    Path::new(file).display()
+                );
+                return stop(pid, shown, why, skipped);
+            }
+            UwsgiHome::Unset => match uwsgi_env_home(proc, buf) {
+                Some(found) => found,
+                None => {
+                    let why = "uWSGI without --virtualenv/--home: its embedded Python is not in a virtual environment";
+                    return stop(pid, shown, why, skipped);
+                }
+            },
+        };
+        let dir = Path::new(&dir);
+        // uWSGI takes a relative home against the directory it started in.
+        let root: PathBuf = if dir.is_absolute() {
+            dir.components().collect()
+        } else {
+            match proc.cwd() {
+                Ok(cwd) => cwd.join(dir).components().collect(),
+                Err(e) => {
+                    skipped.push(unreadable(pid, &e));
+                    return Step::Stop;
+                }
+            }
+        };
+        let evidence = Evidence::HostFlag {
+            flag,
+            dir: root.clone(),
+        };
+        adopt(pid, root, evidence, shown, inp, skipped)
+    }
+
+    fn uwsgi_env_home(
+        proc: &Proc,
+        buf: &mut Vec<u8>,
+    ) -> Option<(std::ffi::OsString, std::ffi::OsString)> {
+        proc.environ(buf).ok()?;
+        [
+            "UWSGI_VIRTUALENV",
+            "UWSGI_VENV",
+            "UWSGI_HOME",
+            "UWSGI_PYHOME",
+        ]
+        .iter()
+        .find_map(|name| {
+            let v = procfs::find_var(buf, name.as_bytes()).filter(|v| !v.is_empty())?;
+            Some((name.into(), OsStr::from_bytes(v).to_os_string()))
+        })
     }
 
     /// The ancestor is a Python interpreter: it decides, one way or the other.
@@ -243,13 +395,28 @@ mod linux {
         buf: &mut Vec<u8>,
         skipped: &mut Vec<Skip>,
     ) -> Step {
-        let Some((root, seen)) = locate(proc, argv0, exe, buf) else {
-            skipped.push(Skip::note(
-                LABEL,
-                format_args!("PID {pid} ({shown}): Python, not in a virtual environment: stopped"),
-            ));
-            return Step::Stop;
-        };
+        match locate(proc, argv0, exe, buf) {
+            Verdict::Venv(root, evidence) => adopt(pid, root, evidence, shown, inp, skipped),
+            Verdict::NotVenv(by) => stop(
+                pid,
+                shown,
+                format_args!("Python, not in a virtual environment (by {by})"),
+                skipped,
+            ),
+            Verdict::Ambiguous(why) => stop(pid, shown, format_args!("Python, {why}"), skipped),
+        }
+    }
+
+    /// An environment an ancestor runs from, through the trust rules like
+    /// every environment venvexec finds on its own.
+    fn adopt(
+        pid: u32,
+        root: PathBuf,
+        evidence: Evidence,
+        shown: &str,
+        inp: &Inputs,
+        skipped: &mut Vec<Skip>,
+    ) -> Step {
         let found_in = root.parent().unwrap_or(&root);
         let env = match trust::discovered(&root, found_in, inp) {
             Ok(env) => env,
@@ -275,36 +442,164 @@ mod linux {
         };
         Step::Found(Found {
             env,
-            source: Source::Inherited { pid, exe: seen },
+            source: Source::Inherited {
+                pid,
+                title: shown.to_string(),
+                evidence,
+            },
         })
     }
 
-    /// The venv a Python process runs from, and its interpreter path as the
-    /// process saw it, decided as CPython's getpath does: argv[0] made
-    /// absolute (against the process's cwd, or looked up on its own PATH
-    /// when it is a bare name), then `pyvenv.cfg` one level above its
-    /// directory or beside it. argv[0] is *not* resolved through symlinks:
-    /// a venv's `bin/python` links to the base interpreter, and resolving
-    /// it would lose the venv. Then `/proc/PID/exe`, for `--copies` venvs
-    /// whose argv[0] no longer leads anywhere (relative to a directory the
-    /// program has since left, or rewritten by setproctitle).
-    fn locate(
-        proc: &Proc,
-        argv0: Option<&OsStr>,
-        exe: &Path,
-        buf: &mut Vec<u8>,
-    ) -> Option<(PathBuf, PathBuf)> {
+    enum Verdict {
+        Venv(PathBuf, Evidence),
+        /// Not in a venv, and what told.
+        NotVenv(&'static str),
+        /// The evidence points two ways.
+        Ambiguous(String),
+    }
+
+    /// The venv a Python process runs from, decided as CPython's getpath
+    /// did at its start, from the best evidence left:
+    ///
+    /// 1. argv[0] made absolute (against the cwd, or looked up on the
+    ///    process's own PATH when it is a bare name), then `pyvenv.cfg`
+    ///    one level above its directory or beside it. Not resolved through
+    ///    symlinks: a venv's `bin/python` links to the base interpreter,
+    ///    and resolving it would lose the venv. When it leads to the very
+    ///    file running (`/proc/PID/exe`), it decided, venv or not.
+    /// 2. A relative argv[0] that does not lead to the running file from
+    ///    the cwd: the process changed directory (`cd /srv &&
+    ///    app/.venv/bin/python job.py`, then a chdir). CPython resolved it
+    ///    against the directory it started in, which the shell that
+    ///    started it exported as `PWD`; it is used only when `PWD/argv[0]`
+    ///    is the running file, since PWD can be stale (a parent that
+    ///    changed directory without a shell).
+    /// 3. `/proc/PID/exe`: a `--copies` venv's interpreter is its own file.
+    /// 4. The files it has mapped, when argv[0] says nothing (setproctitle
+    ///    rewrote it: celery's and gunicorn's workers). A symlinked venv's
+    ///    interpreter and standard library are the base Python's files
+    ///    (`/usr/bin/python3.11`, `/usr/lib/python3.11/…`), so only what
+    ///    it loaded from the venv's own site-packages shows it: an
+    ///    extension module such as setproctitle's (which is there whenever
+    ///    a title was rewritten from a venv). Such a file is taken as
+    ///    evidence only when its prefix is a venv whose interpreter *is*
+    ///    the running file: PYTHONPATH or a `.pth` can load a module from
+    ///    another prefix, but not make the process run that prefix's
+    ///    interpreter. Two such venvs are ambiguous and decide nothing.
+    ///
+    /// Later steps read more (`environ`, `maps`), and only run when the
+    /// earlier ones did not decide.
+    fn locate(proc: &Proc, argv0: Option<&OsStr>, exe: &Path, buf: &mut Vec<u8>) -> Verdict {
+        let exe_id = proc.exe_id().ok();
+        let is_exe = |p: &Path| {
+            exe_id.is_some() && fs::metadata(p).is_ok_and(|m| Some(venv::file_id(&m)) == exe_id)
+        };
+        let argv0 = argv0.filter(|a| !a.is_empty());
+        let relative =
+            argv0.is_some_and(|a| a.as_bytes().contains(&b'/') && !Path::new(a).is_absolute());
+        let mut unverified = None;
         if let Some(seen) = argv0.and_then(|a| absolute_argv0(proc, a, buf)) {
-            if let Some(root) = venv::root_of_interpreter(&seen) {
-                return Some((root, seen));
-            }
-            // root_of_interpreter only looks at the directory: the exe beside argv[0]
-            // (python3 → python3.11) would get the same answer again.
-            if seen.parent() == exe.parent() {
-                return None;
+            let root = venv::root_of_interpreter(&seen);
+            let running = is_exe(&seen);
+            if running || !relative {
+                if let Some(root) = root {
+                    return Verdict::Venv(root, Evidence::Argv0(seen));
+                }
+                // root_of_interpreter only looks at the directory: the exe
+                // beside argv[0] (python3 → python3.11) would get the same
+                // answer again.
+                if running || seen.parent() == exe.parent() {
+                    return Verdict::NotVenv("its argv[0]");
+                }
+            } else {
+                unverified = root.map(|root| (root, seen));
             }
         }
-        venv::root_of_interpreter(exe).map(|root| (root, exe.to_path_buf()))
+        if let (true, Some(argv0)) = (relative, argv0) {
+            if let Some(verdict) = start_dir(proc, argv0, &is_exe, buf) {
+                return verdict;
+            }
+        }
+        // A relative argv[0] that leads to a venv from the cwd, though not
+        // to the running file (the base Python was upgraded since): as
+        // CPython would have, had the process not moved.
+        if let Some((root, seen)) = unverified {
+            return Verdict::Venv(root, Evidence::Argv0(seen));
+        }
+        if let Some(root) = venv::root_of_interpreter(exe) {
+            return Verdict::Venv(root, Evidence::Exe(exe.to_path_buf()));
+        }
+        match mapped_venv(proc, exe_id, buf) {
+            Some(Ok((root, file))) => Verdict::Venv(root, Evidence::Mapped(file)),
+            Some(Err(why)) => Verdict::Ambiguous(why),
+            None => Verdict::NotVenv("its argv[0], its executable and its mapped files"),
+        }
+    }
+
+    /// Step 2 of [`locate`]: argv[0] against `PWD`, when that leads to the
+    /// running file.
+    fn start_dir(
+        proc: &Proc,
+        argv0: &OsStr,
+        is_exe: &dyn Fn(&Path) -> bool,
+        buf: &mut Vec<u8>,
+    ) -> Option<Verdict> {
+        let pwd = PathBuf::from(OsStr::from_bytes(proc.environ_var(b"PWD", buf).ok()??));
+        if !pwd.is_absolute() {
+            return None;
+        }
+        let interpreter: PathBuf = pwd.join(argv0).components().collect();
+        if !is_exe(&interpreter) {
+            return None;
+        }
+        Some(match venv::root_of_interpreter(&interpreter) {
+            Some(root) => Verdict::Venv(root, Evidence::StartDir { interpreter, pwd }),
+            None => Verdict::NotVenv("its argv[0] in its start directory (PWD)"),
+        })
+    }
+
+    /// Step 4 of [`locate`]: the one venv whose site-packages the process
+    /// loaded files from and whose interpreter is the running file.
+    /// `None` when there is none or the map cannot be read.
+    fn mapped_venv(
+        proc: &Proc,
+        exe_id: Option<FileId>,
+        buf: &mut Vec<u8>,
+    ) -> Option<Result<(PathBuf, PathBuf), String>> {
+        let exe_id = exe_id?;
+        proc.maps(buf).ok()?;
+        let mut found: Option<(&Path, &Path)> = None;
+        let mut rejected: Vec<&Path> = Vec::new();
+        for file in servers::mapped_files(buf) {
+            let file = Path::new(file);
+            let Some(prefix) = servers::site_packages_prefix(file) else {
+                continue;
+            };
+            if found.is_some_and(|(r, _)| r == prefix) || rejected.contains(&prefix) {
+                continue;
+            }
+            if !runs_from(prefix, exe_id) {
+                rejected.push(prefix);
+                continue;
+            }
+            if let Some((first, _)) = found {
+                return Some(Err(format!(
+                    "its mapped files come from two environments, {} and {}",
+                    first.display(),
+                    prefix.display()
+                )));
+            }
+            found = Some((prefix, file));
+        }
+        found.map(|(root, file)| Ok((root.to_path_buf(), file.to_path_buf())))
+    }
+
+    /// Whether `prefix` is a venv whose interpreter is the file `exe_id`.
+    fn runs_from(prefix: &Path, exe_id: FileId) -> bool {
+        fs::metadata(prefix.join("pyvenv.cfg")).is_ok_and(|m| m.is_file())
+            && ["bin/python", "bin/python3"]
+                .iter()
+                .any(|p| fs::metadata(prefix.join(p)).is_ok_and(|m| venv::file_id(&m) == exe_id))
     }
 
     fn absolute_argv0(proc: &Proc, argv0: &OsStr, buf: &mut Vec<u8>) -> Option<PathBuf> {

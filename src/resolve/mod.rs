@@ -6,6 +6,7 @@ mod activated;
 mod explicit;
 pub mod inherited;
 pub mod project;
+pub mod servers;
 pub mod tools;
 pub mod trust;
 
@@ -37,6 +38,8 @@ pub struct Inputs {
     pub across_filesystems: bool,
     /// Whether to look at ancestor processes (source 4).
     pub inherit: bool,
+    /// `VENVEXEC_PROCESS_MANAGERS`: where the inherited walk ends.
+    pub process_managers: Option<OsString>,
     /// What the tool conventions of the project walk read.
     pub tools: tools::ToolVars,
     pub uid: u32,
@@ -82,6 +85,7 @@ impl Inputs {
             safe_dirs: var("VENVEXEC_SAFE_DIRS"),
             across_filesystems: var("VENVEXEC_ACROSS_FILESYSTEMS").is_some_and(|v| is_truthy(&v)),
             inherit: !var("VENVEXEC_NO_INHERIT").is_some_and(|v| is_truthy(&v)),
+            process_managers: var("VENVEXEC_PROCESS_MANAGERS"),
             tools: tools::ToolVars::from_process(),
             // SAFETY: getuid cannot fail.
             uid: unsafe { libc::getuid() },
@@ -112,11 +116,37 @@ fn describe_cwd_error(e: &io::Error) -> String {
 /// `which -v`, `doctor` and error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    Explicit { flag: bool },
+    Explicit {
+        flag: bool,
+    },
     VirtualEnv,
     Conda,
-    Project { dir: PathBuf, via: Via },
-    Inherited { pid: u32, exe: PathBuf },
+    Project {
+        dir: PathBuf,
+        via: Via,
+    },
+    /// `title` is the ancestor as `ps` would show it.
+    Inherited {
+        pid: u32,
+        title: String,
+        evidence: Evidence,
+    },
+}
+
+/// What told which environment an ancestor process runs from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// Its argv[0], made absolute with its cwd or its PATH, as CPython did.
+    Argv0(PathBuf),
+    /// Its relative argv[0], made absolute with `PWD`, its start directory
+    /// (the process has changed directory since).
+    StartDir { interpreter: PathBuf, pwd: PathBuf },
+    /// `/proc/PID/exe`: a venv made with `--copies`.
+    Exe(PathBuf),
+    /// An extension module it loaded from the venv's site-packages.
+    Mapped(PathBuf),
+    /// An embedded-Python host's flag naming its venv (`uwsgi --virtualenv`).
+    HostFlag { flag: OsString, dir: PathBuf },
 }
 
 /// Which convention marked a project's environment.
@@ -178,9 +208,39 @@ impl fmt::Display for Source {
                     ),
                 }
             }
-            Source::Inherited { pid, exe } => {
-                write!(f, "inherited from PID {pid} ({})", exe.display())
-            }
+            Source::Inherited {
+                pid,
+                title,
+                evidence,
+            } => match evidence {
+                Evidence::Argv0(p) => write!(
+                    f,
+                    "inherited from PID {pid} ({}): venv of its argv[0]",
+                    p.display()
+                ),
+                Evidence::StartDir { interpreter, pwd } => write!(
+                    f,
+                    "inherited from PID {pid} ({title}): venv of its argv[0], {} in its start directory (PWD={})",
+                    interpreter.display(),
+                    pwd.display()
+                ),
+                Evidence::Exe(p) => write!(
+                    f,
+                    "inherited from PID {pid} ({title}): venv of its executable {}",
+                    p.display()
+                ),
+                Evidence::Mapped(p) => write!(
+                    f,
+                    "inherited from PID {pid} ({title}): venv of its mapped files ({})",
+                    p.display()
+                ),
+                Evidence::HostFlag { flag, dir } => write!(
+                    f,
+                    "inherited from PID {pid} ({title}): {} {} on its command line",
+                    Path::new(flag).display(),
+                    dir.display()
+                ),
+            },
         }
     }
 }
