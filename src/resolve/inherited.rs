@@ -758,7 +758,13 @@ mod linux {
 
     /// A short, `ps`-like label for notes: argv[0] and the next argument.
     pub(super) fn describe(argv: &[&OsStr], exe: &Path) -> String {
-        let Some((first, rest)) = argv.split_first() else {
+        // setproctitle pads the title it wrote with NULs: they read as
+        // empty arguments after it.
+        let used = argv
+            .iter()
+            .rposition(|a| !a.is_empty())
+            .map_or(0, |i| i + 1);
+        let Some((first, rest)) = argv[..used].split_first() else {
             return clip(exe.as_os_str());
         };
         let mut s = clip(first);
@@ -856,6 +862,10 @@ mod tests {
         let a = argv(&["/usr/bin/python3"]);
         assert_eq!(describe(&a, Path::new("/x")), "/usr/bin/python3");
         assert_eq!(describe(&[], Path::new("/bin/x")), "/bin/x");
+        let a = argv(&["gunicorn: worker [app]", "", "", ""]);
+        assert_eq!(describe(&a, Path::new("/x")), "gunicorn: worker [app]");
+        let a = argv(&["prog", "", "x"]);
+        assert_eq!(describe(&a, Path::new("/x")), "prog  …");
         let long = "é".repeat(100);
         let a = vec![OsStr::new(long.as_str())];
         assert_eq!(describe(&a, Path::new("/x")).chars().count(), 61);
