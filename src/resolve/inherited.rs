@@ -515,10 +515,11 @@ mod linux {
                 unverified = root.map(|root| (root, seen));
             }
         }
-        if let (true, Some(argv0)) = (relative, argv0) {
-            if let Some(verdict) = start_dir(proc, argv0, &is_exe, buf) {
-                return verdict;
-            }
+        if relative
+            && let Some(argv0) = argv0
+            && let Some(verdict) = start_dir(proc, argv0, &is_exe, buf)
+        {
+            return verdict;
         }
         // A relative argv[0] that leads to a venv from the cwd, though not
         // to the running file (the base Python was upgraded since): as

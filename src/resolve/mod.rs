@@ -136,9 +136,9 @@ pub enum Source {
 /// What told which environment an ancestor process runs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
-    /// Its argv[0], made absolute with its cwd or its PATH, as CPython did.
+    /// Its `argv[0]`, made absolute with its cwd or its PATH, as CPython did.
     Argv0(PathBuf),
-    /// Its relative argv[0], made absolute with `PWD`, its start directory
+    /// Its relative `argv[0]`, made absolute with `PWD`, its start directory
     /// (the process has changed directory since).
     StartDir { interpreter: PathBuf, pwd: PathBuf },
     /// `/proc/PID/exe`: a venv made with `--copies`.
