@@ -63,6 +63,7 @@ impl Inputs {
             safe_dirs: None,
             across_filesystems: false,
             inherit: false,
+            process_managers: None,
             tools: tools::ToolVars::default(),
             // SAFETY: getuid cannot fail.
             uid: unsafe { libc::getuid() },
