@@ -32,6 +32,17 @@ impl fmt::Display for Fail {
 
 impl std::error::Error for Fail {}
 
+/// Every "nothing to run" error ends by saying where to look next.
+pub fn with_which_hint(mut fail: Fail, name: &std::ffi::OsStr) -> Fail {
+    if fail.code == NOT_FOUND {
+        fail.message.push_str(&format!(
+            "\n  hint: run 'venvexec which -v {}' here to see why",
+            shell_words::quote(&name.to_string_lossy())
+        ));
+    }
+    fail
+}
+
 /// Prints the message and exits. Never returns.
 pub fn exit(fail: &Fail) -> ! {
     errln!("venvexec: {}", fail.message);

@@ -14,6 +14,8 @@ pub mod cli;
 pub mod exec;
 pub mod fail;
 pub mod init;
+pub mod json;
+pub mod log;
 pub mod platform;
 pub mod resolve;
 pub mod shim;

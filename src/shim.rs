@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::chain;
 use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
-use crate::resolve::{self, Found, Inputs, Resolution};
+use crate::resolve::{self, Concern, Found, Inputs, Resolution};
 use crate::venv::{self, FileId, Tool};
 
 /// What the shim for a name will do. `which` prints this same value.
@@ -38,13 +38,13 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         chain::hop_hash(name, &args, cwd),
         chain::Facts::now,
     );
-    if chain.is_loop() {
-        fail::exit(&loop_stopped(name, chain.depth));
-    }
-    let plan = match resolve::resolve(&inputs) {
-        Ok(res) => plan(name, &res, &chain, std::env::var_os("PATH").as_deref(), cwd),
-        Err(e) => Plan::Fail(e.fail_for(name)),
+    let (res, plan) = if chain.is_loop() {
+        let stopped = Plan::Fail(loop_stopped(name, chain.depth));
+        (Resolution::default(), stopped)
+    } else {
+        decide(name, &inputs, &chain)
     };
+    tell(name, &inputs, &res, &plan);
     let fail = match plan {
         Plan::InEnv { found, program } => {
             let env = exec::child_env(&Activation::Env(&found.env));
@@ -61,10 +61,120 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         }
         Plan::Fail(f) => f,
     };
-    fail::exit(&fail)
+    fail::exit(&fail::with_which_hint(fail, name))
 }
 
-/// The decision, shared by the shim and `venvexec which`.
+/// What the shim for `name` does here, and the resolution behind it: the
+/// order, strict mode, then [`plan`]. `venvexec which` shows this very
+/// value.
+pub fn decide(name: &OsStr, inputs: &Inputs, chain: &chain::Chain) -> (Resolution, Plan) {
+    let res = match resolve::resolve(inputs) {
+        Ok(res) => res,
+        Err(e) => return (Resolution::default(), Plan::Fail(e.fail_for(name))),
+    };
+    if strict_refuses(name, inputs, &res) {
+        let fail = strict_refusal(name, inputs, &res);
+        return (res, Plan::Fail(fail));
+    }
+    let plan = plan(
+        name,
+        &res,
+        chain,
+        std::env::var_os("PATH").as_deref(),
+        inputs.cwd.as_deref().ok(),
+    );
+    (res, plan)
+}
+
+/// `VENVEXEC_STRICT`: these names never fall through to another Python.
+/// `VENVEXEC_DISABLE` still does (it is the documented way to reach the
+/// system's Python once), and console scripts fall through as activation
+/// would let them.
+fn strict_refuses(name: &OsStr, inputs: &Inputs, res: &Resolution) -> bool {
+    inputs.strict && res.found.is_none() && !res.disabled && is_strict_name(name)
+}
+
+/// `python`, `python3`, `python3.N`, `pip`, `pip3`, `pip3.N`: exactly the
+/// names whose fall-through is the silent wrong Python.
+pub fn is_strict_name(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    let Some(rest) = b.strip_prefix(b"python").or_else(|| b.strip_prefix(b"pip")) else {
+        return false;
+    };
+    match rest {
+        b"" | b"3" => true,
+        _ => rest
+            .strip_prefix(b"3.")
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit)),
+    }
+}
+
+/// No environment in strict mode: exit 127 with the whole explanation,
+/// since a CI log or a service's journal is all the user will see.
+fn strict_refusal(name: &OsStr, inputs: &Inputs, res: &Resolution) -> Fail {
+    let shown = name.display();
+    let mut msg = format!(
+        "{shown}: no Python environment found here, and VENVEXEC_STRICT is set: {shown} does not fall through to another Python"
+    );
+    for line in resolve::explain(inputs, res) {
+        msg.push('\n');
+        msg.push_str(&line);
+    }
+    msg.push_str(
+        "\n  hint: create one with `python3 -m venv .venv`, name one with VENVEXEC_VENV=DIR, or unset VENVEXEC_STRICT",
+    );
+    Fail::new(fail::NOT_FOUND, msg)
+}
+
+/// What the user must hear before the call goes on: the warnings, then the
+/// decision log's record. Neither can stop the call.
+fn tell(name: &OsStr, inputs: &Inputs, res: &Resolution, plan: &Plan) {
+    // A strict refusal already lists every skip.
+    let explained = matches!(plan, Plan::Fail(_)) && strict_refuses(name, inputs, res);
+    if !inputs.quiet && !explained {
+        warn(res, plan.program());
+    }
+    if let Some(log) = &inputs.log
+        && let Err(e) = crate::log::record(log, name, inputs, res, plan)
+        && !inputs.quiet
+    {
+        errln!(
+            "venvexec: warning: cannot write the decision log {}: {e}",
+            Path::new(log).display()
+        );
+    }
+}
+
+/// One `venvexec: warning: …` line for each skip that changed what the
+/// user meant (see [`resolve::Concern`]); `running` is what runs instead.
+/// A walk that failed is said once: the first error is the cause.
+pub fn warn(res: &Resolution, running: Option<&Path>) {
+    let mut walk_error_said = false;
+    for skip in &res.skipped {
+        if skip.concern == Concern::WalkError {
+            if walk_error_said {
+                continue;
+            }
+            walk_error_said = true;
+        }
+        if let Some(w) = skip.warning(running) {
+            errln!("venvexec: warning: {w}");
+        }
+    }
+}
+
+impl Plan {
+    /// The program the call goes on to run, if any.
+    pub fn program(&self) -> Option<&Path> {
+        match self {
+            Plan::InEnv { program, .. } | Plan::FallThrough { program } => Some(program),
+            Plan::Fail(_) => None,
+        }
+    }
+}
+
+/// The decision once the resolution is known (strict mode aside: see
+/// [`decide`]).
 pub fn plan(
     name: &OsStr,
     res: &Resolution,
@@ -181,4 +291,29 @@ fn loop_stopped(name: &OsStr, depth: u32) -> Fail {
             name.display()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_names_are_exactly_the_python_and_pip_ones() {
+        for name in ["python", "python3", "python3.12", "pip", "pip3", "pip3.9"] {
+            assert!(is_strict_name(OsStr::new(name)), "{name}");
+        }
+        for name in [
+            "python2",
+            "python3.",
+            "python3.x",
+            "python3-config",
+            "python3.12t",
+            "pipx",
+            "pip-compile",
+            "pytest",
+            "ipython",
+        ] {
+            assert!(!is_strict_name(OsStr::new(name)), "{name}");
+        }
+    }
 }

@@ -350,15 +350,16 @@ fn venv_writable_by_others_is_not_inherited_unless_listed_safe() {
 }
 
 #[test]
-fn doctor_warns_about_an_inherited_environment_it_refused() {
+fn doctor_fails_on_an_inherited_environment_it_refused() {
     let a = app();
     fs::set_permissions(a.venv.join("bin"), fs::Permissions::from_mode(0o777)).unwrap();
-    let doctor = format!("{} doctor; true", bin().display());
+    let doctor = format!("{} doctor; echo doctor-exit=$?", bin().display());
     let out = ok(&mut a.python(&format!("import os; os.system({})", lit(doctor))));
+    assert!(out.ends_with("doctor-exit=1"), "{out}");
     let warning = out
         .lines()
-        .find(|l| l.starts_with("warn  skipped: inherited"))
-        .unwrap_or_else(|| panic!("no warning about the refused venv:\n{out}"));
+        .find(|l| l.starts_with("fail  skipped: inherited"))
+        .unwrap_or_else(|| panic!("no failure about the refused venv:\n{out}"));
     assert!(warning.contains("not trusted"), "{warning}");
     assert!(warning.contains(&a.venv.display().to_string()), "{warning}");
 }

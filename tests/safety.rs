@@ -67,12 +67,12 @@ fn assert_refusal_explained(sb: &Sandbox, cwd: &Path, venv: &Path, why: &str) {
     assert!(line.contains("`*`"), "{line}");
 
     let (code, text) = doctor(sb, cwd);
-    assert_eq!(code, Some(0), "a refusal is a warning: {text}");
+    assert_eq!(code, Some(1), "a refusal is a failure: {text}");
     let line = text
         .lines()
         .find(|l| l.contains("not trusted"))
         .unwrap_or_else(|| panic!("doctor does not say why: {text}"));
-    assert!(line.starts_with("warn"), "{line}");
+    assert!(line.starts_with("fail"), "{line}");
     assert!(line.contains(why), "{line}");
     assert!(line.contains("VENVEXEC_SAFE_DIRS="), "{line}");
 }

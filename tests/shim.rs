@@ -554,7 +554,10 @@ fn nothing_to_run_is_127_command_not_found() {
         .arg("-V"));
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(stdout(&o), "");
-    assert_eq!(stderr(&o), "venvexec: python: command not found\n");
+    assert_eq!(
+        stderr(&o),
+        "venvexec: python: command not found\n  hint: run 'venvexec which -v python' here to see why\n"
+    );
 }
 
 #[test]
@@ -566,7 +569,10 @@ fn empty_path_is_127_command_not_found() {
         .arg("-V"));
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(stdout(&o), "");
-    assert_eq!(stderr(&o), "venvexec: python3: command not found\n");
+    assert_eq!(
+        stderr(&o),
+        "venvexec: python3: command not found\n  hint: run 'venvexec which -v python3' here to see why\n"
+    );
 }
 
 #[test]

@@ -5,10 +5,11 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{json, shims};
+use crate::cli::shims;
 use crate::exec;
 use crate::fail;
-use crate::resolve::{self, Inputs};
+use crate::json;
+use crate::resolve::{self, Concern, Inputs};
 use crate::venv::{self, Tool};
 
 #[derive(clap::Args, Debug)]
@@ -196,6 +197,15 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             "VENVEXEC_DISABLE is set: the shims pass every call through",
             Some("unset VENVEXEC_DISABLE".into()),
         )),
+        None if inputs.strict => out.push(check(
+            "environment",
+            Status::Fail,
+            "none here, and VENVEXEC_STRICT is set: `python` fails (exit 127)",
+            Some(
+                "create one with `python3 -m venv .venv`, or name one with VENVEXEC_VENV=DIR"
+                    .into(),
+            ),
+        )),
         None => out.push(check(
             "environment",
             Status::Ok,
@@ -203,16 +213,35 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             None,
         )),
     }
+    if inputs.strict {
+        out.push(check(
+            "strict",
+            Status::Ok,
+            "VENVEXEC_STRICT is set: python, python3, pip and pip3 (and their 3.N names) never fall through",
+            None,
+        ));
+    }
+    // A refusal, or a walk that could not look, means `python` here is not
+    // what the directory holds: a failure. A stale activation is only a
+    // leftover in this shell.
     for skip in &res.skipped {
-        let (status, fix) = if skip.untrusted {
-            (Status::Warn, None)
-        } else if skip.source == "VIRTUAL_ENV" {
-            (
-                Status::Warn,
-                Some("run `deactivate`, or unset VIRTUAL_ENV".to_string()),
-            )
-        } else {
-            continue;
+        let (status, fix) = match &skip.concern {
+            Concern::None => continue,
+            Concern::Untrusted { trust, .. } => (
+                Status::Fail,
+                Some(format!(
+                    "if you trust it: export VENVEXEC_SAFE_DIRS={}",
+                    trust.display()
+                )),
+            ),
+            Concern::WalkError => (
+                Status::Fail,
+                Some(
+                    "run from a directory you can read, or name the environment with VENVEXEC_VENV"
+                        .into(),
+                ),
+            ),
+            Concern::Stale => (Status::Warn, Some(resolve::deactivate_hint(skip.source))),
         };
         out.push(check("skipped", status, skip.to_string(), fix));
     }

@@ -3,7 +3,7 @@
 
 mod doctor;
 mod env;
-mod json;
+mod log;
 mod run;
 mod shims;
 mod which;
@@ -50,6 +50,8 @@ enum Command {
     Shims(shims::Args),
     /// Print activation lines for eval "$(venvexec env)"
     Env(env::Args),
+    /// Show the decision log (VENVEXEC_LOG) as a table
+    Log(log::Args),
     #[command(external_subcommand)]
     Run(Vec<OsString>),
 }
@@ -120,6 +122,7 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Shims(a) => shims::run(a),
         Command::Doctor(a) => doctor::run(venv, a),
         Command::Env(a) => env::run(venv, a),
+        Command::Log(a) => log::run(a),
     }
 }
 

@@ -19,6 +19,35 @@ pub fn run(
     init: bool,
     no_init: bool,
 ) -> anyhow::Result<u8> {
+    let name = shim_name(&cmd);
+    run_in_env(venv, cmd, init, no_init).map_err(|e| match e.downcast::<Fail>() {
+        Ok(f) => fail::with_which_hint(f, &name).into(),
+        Err(other) => other,
+    })
+}
+
+/// The shim whose decision `which -v` should explain for CMD: its name, or
+/// `python` for a script or a path (those run with the environment's
+/// python, or on their own).
+fn shim_name(cmd: &[OsString]) -> OsString {
+    match cmd.first() {
+        Some(first)
+            if !first.is_empty()
+                && !first.as_encoded_bytes().contains(&b'/')
+                && !first.as_encoded_bytes().ends_with(b".py") =>
+        {
+            first.clone()
+        }
+        _ => "python".into(),
+    }
+}
+
+fn run_in_env(
+    venv: Option<OsString>,
+    cmd: Vec<OsString>,
+    init: bool,
+    no_init: bool,
+) -> anyhow::Result<u8> {
     let inputs = Inputs::from_process(venv);
     let res = resolve::resolve(&inputs).map_err(Fail::from)?;
     let Some(found) = res.found.as_ref() else {
@@ -26,6 +55,9 @@ pub fn run(
     };
     let cwd = inputs.cwd.as_deref().ok();
     let (program, args) = choose(found, &cmd, cwd)?;
+    if !inputs.quiet {
+        shim::warn(&res, Some(&program));
+    }
     let env = exec::child_env(&Activation::Env(&found.env));
     if init::wanted(init, no_init) {
         return Ok(init::supervise(&program, &args, &env)?);

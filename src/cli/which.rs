@@ -1,16 +1,18 @@
 //! `venvexec which [NAME] [-v] [--json]`: what the shim for NAME would run
 //! here, and why. It renders the very `Plan` the shim acts on.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::chain::Chain;
-use crate::cli::json;
 use crate::exec;
 use crate::fail::{self, Fail};
+use crate::json;
 use crate::resolve::{self, Inputs, Resolution};
 use crate::shim::{self, Plan};
+use crate::venv;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -38,24 +40,12 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         .into());
     }
     let inputs = Inputs::from_process(venv);
-    let cwd = inputs.cwd.as_deref().ok();
-    let (res, plan) = match resolve::resolve(&inputs) {
-        Ok(res) => {
-            let plan = shim::plan(
-                &args.name,
-                &res,
-                &Chain::start(exec::self_id()),
-                std::env::var_os("PATH").as_deref(),
-                cwd,
-            );
-            (res, plan)
-        }
-        Err(e) => (Resolution::default(), Plan::Fail(e.fail_for(&args.name))),
-    };
+    let (res, plan) = shim::decide(&args.name, &inputs, &Chain::start(exec::self_id()));
+    let on_path = on_path(&args.name, inputs.cwd.as_deref().ok());
     if args.json {
-        outln!("{}", to_json(&args.name, &inputs, &res, &plan));
+        outln!("{}", to_json(&args.name, &inputs, &res, &plan, &on_path));
     } else {
-        print_text(&inputs, &res, &plan, args.verbose);
+        print_text(&args.name, &inputs, &res, &plan, &on_path, args.verbose);
     }
     Ok(match &plan {
         Plan::Fail(f) => f.code,
@@ -63,7 +53,33 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
     })
 }
 
-fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
+/// The first NAME on PATH, which is what a shell-out runs, and whether it
+/// is this venvexec (a shim) or something ahead of the shims.
+struct OnPath {
+    program: Option<PathBuf>,
+    is_this: bool,
+}
+
+fn on_path(name: &OsStr, cwd: Option<&Path>) -> OnPath {
+    let path = std::env::var_os("PATH");
+    let program = exec::find_on_path(name, path.as_deref(), cwd, &[]);
+    let me = exec::self_id();
+    let is_this = me.is_some()
+        && program
+            .as_ref()
+            .and_then(|p| fs::metadata(p).ok())
+            .is_some_and(|m| Some(venv::file_id(&m)) == me);
+    OnPath { program, is_this }
+}
+
+fn print_text(
+    name: &OsStr,
+    inputs: &Inputs,
+    res: &Resolution,
+    plan: &Plan,
+    on_path: &OnPath,
+    verbose: bool,
+) {
     match plan {
         Plan::InEnv { program, .. } | Plan::FallThrough { program } => {
             // Raw bytes, not `display()`: `$(venvexec which)` must name the
@@ -72,7 +88,19 @@ fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
             line.push(b'\n');
             crate::output::out_bytes(&line);
         }
-        Plan::Fail(f) => errln!("venvexec: {f}"),
+        // `-v` prints the explanation itself: a failure's own copy of it
+        // (strict mode's) is left out, its summary and hints kept.
+        Plan::Fail(f) if verbose => {
+            let kept: Vec<&str> = f
+                .message
+                .lines()
+                .enumerate()
+                .filter(|(i, l)| *i == 0 || l.starts_with("  hint:"))
+                .map(|(_, l)| l)
+                .collect();
+            errln!("venvexec: {}", kept.join("\n"));
+        }
+        Plan::Fail(f) => errln!("venvexec: {}", fail::with_which_hint(f.clone(), name)),
     }
     if !verbose {
         return;
@@ -90,12 +118,35 @@ fn print_text(inputs: &Inputs, res: &Resolution, plan: &Plan, verbose: bool) {
     for line in resolve::explain(inputs, res) {
         outln!("{line}");
     }
+    if inputs.strict {
+        outln!(
+            "  strict: VENVEXEC_STRICT is set: python, python3, pip, pip3 and their 3.N names never fall through"
+        );
+    }
+    let shown = name.display();
+    match &on_path.program {
+        Some(_) if on_path.is_this => {}
+        Some(other) => outln!(
+            "  on PATH: `{shown}` is {}, not this venvexec: shell-outs run that instead (put the shims directory first on PATH)",
+            other.display()
+        ),
+        None => outln!(
+            "  on PATH: no `{shown}`: shell-outs find nothing (`venvexec shims install {shown}`, and put the shims directory first on PATH)"
+        ),
+    }
 }
 
 /// Stable keys: `name`, `action` (`exec` | `fall_through` | `error`),
-/// `program`, `environment`, `source` {`kind`, `description`}, `skipped`
-/// [{`source`, `path`, `reason`}], `error` {`code`, `message`}.
-fn to_json(name: &OsString, _inputs: &Inputs, res: &Resolution, plan: &Plan) -> String {
+/// `program`, `environment`, `source` {`kind`, `description`}, `disabled`,
+/// `strict`, `skipped` [{`source`, `path`, `reason`}], `error` {`code`,
+/// `message`}, `on_path` {`program`, `is_this`}.
+fn to_json(
+    name: &OsString,
+    inputs: &Inputs,
+    res: &Resolution,
+    plan: &Plan,
+    on_path: &OnPath,
+) -> String {
     let (action, program, error) = match plan {
         Plan::InEnv { program, .. } => ("exec", Some(program.as_path()), None),
         Plan::FallThrough { program } => ("fall_through", Some(program.as_path()), None),
@@ -133,14 +184,17 @@ fn to_json(name: &OsString, _inputs: &Inputs, res: &Resolution, plan: &Plan) -> 
         None => "null".into(),
     };
     format!(
-        "{{\"name\":{},\"action\":{},\"program\":{},\"environment\":{},\"source\":{},\"disabled\":{},\"skipped\":[{}],\"error\":{}}}",
+        "{{\"name\":{},\"action\":{},\"program\":{},\"environment\":{},\"source\":{},\"disabled\":{},\"strict\":{},\"skipped\":[{}],\"error\":{},\"on_path\":{{\"program\":{},\"is_this\":{}}}}}",
         json::path(Path::new(name)),
         json::string(action),
         json::opt_path(program),
         environment,
         source,
         res.disabled,
+        inputs.strict,
         skipped.join(","),
-        error
+        error,
+        json::opt_path(on_path.program.as_deref()),
+        on_path.is_this
     )
 }

@@ -160,6 +160,41 @@ pub fn read_marker(path: &Path) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Appends `bytes` to the file at `path` with one `open` and one
+/// `write(2)`, so that records of concurrent writers never mix: with
+/// `O_APPEND` the kernel moves to the end and writes as one step, and a
+/// write of up to `PIPE_BUF` bytes is never split, even into a pipe.
+/// `O_NOFOLLOW`: a symlink planted at the path is not followed (the log may
+/// live in a shared directory and be written as root); `O_NONBLOCK`: a FIFO
+/// nobody reads fails at once instead of stalling the call. A new file is
+/// private to its owner: it records working directories and programs.
+pub fn append_once(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let written = file.write(bytes)?;
+    if written != bytes.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("only {written} of {} bytes were written", bytes.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The largest write that the kernel keeps whole between concurrent
+/// writers of a pipe: `PIPE_BUF` on Linux, POSIX's guaranteed minimum
+/// (`_POSIX_PIPE_BUF`) elsewhere.
+#[cfg(target_os = "linux")]
+pub const PIPE_BUF: usize = libc::PIPE_BUF;
+#[cfg(not(target_os = "linux"))]
+pub const PIPE_BUF: usize = 512;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub fn virtual_env(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
             source: Source::VirtualEnv,
         }),
         Err(why) => {
-            skipped.push(Skip::new("VIRTUAL_ENV", dir, format!("{why} (stale)")));
+            skipped.push(Skip::stale("VIRTUAL_ENV", dir, why));
             None
         }
     }
@@ -40,7 +40,7 @@ pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
             source: Source::Conda,
         }),
         Err(why) => {
-            skipped.push(Skip::new("CONDA_PREFIX", prefix, format!("{why} (stale)")));
+            skipped.push(Skip::stale("CONDA_PREFIX", prefix, why));
             None
         }
     }

@@ -432,10 +432,8 @@ mod linux {
                 skipped.push(Skip::untrusted(
                     LABEL,
                     &root,
-                    format_args!(
-                        "(the environment of PID {pid}) not trusted: {why}; {}",
-                        trust::hint(&root)
-                    ),
+                    found_in,
+                    format_args!("{why} (the environment of PID {pid})"),
                 ));
                 return Step::Stop;
             }

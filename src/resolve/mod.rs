@@ -43,6 +43,12 @@ pub struct Inputs {
     /// What the tool conventions of the project walk read.
     pub tools: tools::ToolVars,
     pub uid: u32,
+    /// `VENVEXEC_QUIET`: no warnings (errors are still said).
+    pub quiet: bool,
+    /// `VENVEXEC_STRICT`: a Python-family name never falls through.
+    pub strict: bool,
+    /// `VENVEXEC_LOG`: the decision log every shim call appends to.
+    pub log: Option<OsString>,
 }
 
 impl Inputs {
@@ -67,6 +73,9 @@ impl Inputs {
             tools: tools::ToolVars::default(),
             // SAFETY: getuid cannot fail.
             uid: unsafe { libc::getuid() },
+            quiet: false,
+            strict: false,
+            log: None,
         }
     }
 
@@ -90,6 +99,9 @@ impl Inputs {
             tools: tools::ToolVars::from_process(),
             // SAFETY: getuid cannot fail.
             uid: unsafe { libc::getuid() },
+            quiet: var("VENVEXEC_QUIET").is_some_and(|v| is_truthy(&v)),
+            strict: var("VENVEXEC_STRICT").is_some_and(|v| is_truthy(&v)),
+            log: var("VENVEXEC_LOG").filter(|v| !v.is_empty()),
         }
     }
 }
@@ -252,9 +264,26 @@ pub struct Skip {
     pub source: &'static str,
     pub path: Option<PathBuf>,
     pub why: String,
-    /// Refused by the safety rules (`trust`), whichever source found it:
-    /// `doctor` warns about these.
-    pub untrusted: bool,
+    pub concern: Concern,
+}
+
+/// Whether a skip changed what the user meant, and so is said as a warning
+/// on the shim's stderr (and is a problem for `doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concern {
+    /// Passed over as a matter of course: nothing there, not an
+    /// environment, conda's base, a process that is not Python.
+    None,
+    /// An environment the safety rules refused: `reason` is the rule it
+    /// broke, and listing `trust` in `VENVEXEC_SAFE_DIRS` accepts it.
+    Untrusted { reason: String, trust: PathBuf },
+    /// An activated environment (`VIRTUAL_ENV`, `CONDA_PREFIX`) that is
+    /// gone: the user believes they are in it.
+    Stale,
+    /// The project walk could not look where an environment may be (a
+    /// working directory deleted or unreadable, a directory it cannot
+    /// search): what runs may not be what is there.
+    WalkError,
 }
 
 impl Skip {
@@ -263,7 +292,7 @@ impl Skip {
             source,
             path: Some(path.into()),
             why: why.to_string(),
-            untrusted: false,
+            concern: Concern::None,
         }
     }
 
@@ -272,20 +301,88 @@ impl Skip {
             source,
             path: None,
             why: why.to_string(),
-            untrusted: false,
+            concern: Concern::None,
         }
     }
 
-    /// An environment the safety rules refused.
+    /// An environment at `path`, found from `found_in`, that the safety
+    /// rules refused for `reason`.
     pub fn untrusted(
+        source: &'static str,
+        path: impl Into<PathBuf>,
+        found_in: &Path,
+        reason: impl fmt::Display,
+    ) -> Skip {
+        let path = path.into();
+        let reason = reason.to_string();
+        Skip {
+            source,
+            why: format!("not trusted: {reason}; {}", trust::hint(&path)),
+            path: Some(path),
+            concern: Concern::Untrusted {
+                reason,
+                trust: found_in.to_path_buf(),
+            },
+        }
+    }
+
+    /// An activated environment that no longer works.
+    pub fn stale(source: &'static str, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
+        Skip {
+            concern: Concern::Stale,
+            ..Skip::new(source, path, format_args!("{why} (stale)"))
+        }
+    }
+
+    /// The walk could not look at `path`.
+    pub fn walk_error(
         source: &'static str,
         path: impl Into<PathBuf>,
         why: impl fmt::Display,
     ) -> Skip {
         Skip {
-            untrusted: true,
+            concern: Concern::WalkError,
             ..Skip::new(source, path, why)
         }
+    }
+
+    /// The walk could not start (no working directory).
+    pub fn walk_error_note(source: &'static str, why: impl fmt::Display) -> Skip {
+        Skip {
+            concern: Concern::WalkError,
+            ..Skip::note(source, why)
+        }
+    }
+
+    /// The one `venvexec: warning: …` line for this skip (without the
+    /// prefix), or `None` when it is not worth one. `running` is what the
+    /// call goes on to run, if anything.
+    pub fn warning(&self, running: Option<&Path>) -> Option<String> {
+        let running = running.map_or(String::new(), |p| format!("; running {}", p.display()));
+        let path = self.path.as_deref().unwrap_or(Path::new("")).display();
+        Some(match &self.concern {
+            Concern::None => return None,
+            Concern::Untrusted { reason, trust } => format!(
+                "ignored {path}: {reason}{running} (trust it with VENVEXEC_SAFE_DIRS={})",
+                trust.display()
+            ),
+            Concern::Stale => format!(
+                "ignored {path} ({}): {}{running} ({})",
+                self.source,
+                self.why,
+                deactivate_hint(self.source)
+            ),
+            Concern::WalkError => format!("{self}{running}"),
+        })
+    }
+}
+
+/// How to stop a stale activation from being looked at.
+pub fn deactivate_hint(source: &str) -> String {
+    if source == "CONDA_PREFIX" {
+        "run `conda deactivate`, or unset CONDA_PREFIX".into()
+    } else {
+        format!("run `deactivate`, or unset {source}")
     }
 }
 
@@ -434,4 +531,47 @@ fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
     }
     lines.push(inherited::checked(inp));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_skips_that_changed_the_choice_warn() {
+        let run = Some(Path::new("/usr/bin/python3"));
+        let refused = Skip::untrusted(
+            "project",
+            "/x/.venv",
+            Path::new("/x"),
+            "/x/.venv/bin/python is writable by group or others (mode 0757)",
+        );
+        assert_eq!(
+            refused.warning(run).unwrap(),
+            "ignored /x/.venv: /x/.venv/bin/python is writable by group or others (mode 0757); \
+             running /usr/bin/python3 (trust it with VENVEXEC_SAFE_DIRS=/x)"
+        );
+        assert!(
+            refused
+                .why
+                .starts_with("not trusted: /x/.venv/bin/python is writable")
+        );
+        assert_eq!(
+            Skip::stale("CONDA_PREFIX", "/c", "directory does not exist")
+                .warning(None)
+                .unwrap(),
+            "ignored /c (CONDA_PREFIX): directory does not exist (stale) (run `conda deactivate`, or unset CONDA_PREFIX)"
+        );
+        assert_eq!(
+            Skip::walk_error_note("project", "the working directory no longer exists")
+                .warning(run)
+                .unwrap(),
+            "project: the working directory no longer exists; running /usr/bin/python3"
+        );
+        assert_eq!(
+            Skip::new("project", "/x/venv", "has no pyvenv.cfg").warning(run),
+            None
+        );
+        assert_eq!(Skip::note("inherited", "PID 1: stopped").warning(run), None);
+    }
 }

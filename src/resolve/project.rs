@@ -25,7 +25,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     let cwd = match &inp.cwd {
         Ok(cwd) => cwd,
         Err(why) => {
-            skipped.push(Skip::note(LABEL, why));
+            skipped.push(Skip::walk_error_note(LABEL, why));
             return None;
         }
     };
@@ -34,7 +34,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     let start_dev = match fs::metadata(cwd) {
         Ok(m) => m.dev(),
         Err(e) => {
-            skipped.push(Skip::new(LABEL, cwd, format!("cannot be read: {e}")));
+            skipped.push(Skip::walk_error(LABEL, cwd, format!("cannot be read: {e}")));
             return None;
         }
     };
@@ -108,7 +108,11 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    skipped.push(Skip::new(LABEL, &dir, format!("cannot be read: {e}")));
+                    skipped.push(Skip::walk_error(
+                        LABEL,
+                        &dir,
+                        format!("cannot be read: {e}"),
+                    ));
                     return None;
                 }
             }
@@ -148,7 +152,11 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Look::Nothing,
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::Nothing,
         Err(e) => {
-            skipped.push(Skip::new(LABEL, candidate, format!("cannot be read: {e}")));
+            skipped.push(Skip::walk_error(
+                LABEL,
+                candidate,
+                format!("cannot be read: {e}"),
+            ));
             return Look::Nothing;
         }
     }
@@ -163,16 +171,16 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
             ));
             Look::Nothing
         }
+        Err(Refusal::NotEnv(why @ venv::NotEnv::Unreadable(_))) => {
+            skipped.push(Skip::walk_error(LABEL, candidate, why));
+            Look::Nothing
+        }
         Err(Refusal::NotEnv(why)) => {
             skipped.push(Skip::new(LABEL, candidate, why));
             Look::Nothing
         }
         Err(Refusal::Untrusted(why)) => {
-            skipped.push(Skip::untrusted(
-                LABEL,
-                candidate,
-                format!("not trusted: {why}; {}", trust::hint(candidate)),
-            ));
+            skipped.push(Skip::untrusted(LABEL, candidate, found_in, why));
             Look::Untrusted
         }
     }
