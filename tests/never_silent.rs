@@ -217,6 +217,19 @@ fn a_stale_virtual_env_is_warned_about() {
             venv.join("bin/python3").display()
         )
     );
+    // The runner says it too.
+    let o = run(fence(&mut sb.venvexec(&proj), &sb)
+        .env("VIRTUAL_ENV", &gone)
+        .args(["python3", "-c", PROBE]));
+    assert_eq!(stdout(&o).trim(), probed("proj", &venv));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "venvexec: warning: ignored {} (VIRTUAL_ENV): ",
+            gone.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
