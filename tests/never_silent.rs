@@ -203,6 +203,35 @@ fn a_walk_from_a_deleted_directory_is_warned_about() {
 }
 
 #[test]
+fn a_walk_stopped_by_a_directory_it_cannot_search_is_warned_about() {
+    let sb = Sandbox::new();
+    let top = sb.dir("top");
+    fake_env(&top.join(".venv"));
+    let inner = sb.dir("top/locked/in");
+    // The caller leaves a parent it cannot search behind: `chmod 0 ..`.
+    let script =
+        format!("chmod 0 .. && python3 -c '{PREFIX}'; status=$?; chmod 755 ..; exit $status");
+    let Some((mut c, ids)) = unprivileged(&sb, &script, &inner) else {
+        return;
+    };
+    chown_r(&top.join("locked"), ids);
+    let o = run(&mut c);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let err = stderr(&o);
+    if out.trim() == SYSTEM {
+        // Not found: then it is said, once.
+        assert_eq!(lines(&err).len(), 1, "{err}");
+        assert!(err.starts_with("venvexec: warning: project "), "{err}");
+        assert!(err.contains("Permission denied"), "{err}");
+        assert!(err.contains("; running "), "{err}");
+    } else {
+        // A walk that gets past it finds ../../.venv.
+        assert_eq!(out.trim(), top.join(".venv/bin/python").to_str().unwrap());
+    }
+}
+
+#[test]
 fn a_stale_virtual_env_is_warned_about() {
     let sb = Sandbox::new();
     let (proj, venv) = project(&sb, "proj", "proj");
@@ -570,43 +599,56 @@ fn a_log_that_cannot_be_written_never_breaks_the_call() {
     assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
 }
 
+/// `sh -c SCRIPT` as [`shell`] builds it, run by a user without root's
+/// power to write and search anywhere: the tests' own user, or the test
+/// user (with the binary copied where it can run it) when the tests run as
+/// root. Also that user's (uid, gid). `None`, the reason printed, when
+/// that cannot be arranged.
+fn unprivileged(sb: &Sandbox, script: &str, cwd: &Path) -> Option<(Command, (u32, u32))> {
+    let c = shell(sb, script, cwd);
+    if !is_root() {
+        // SAFETY: getuid and getgid cannot fail.
+        return Some((c, unsafe { (libc::getuid(), libc::getgid()) }));
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: setpriv is not available to run as another user");
+        return None;
+    }
+    let ids = test_user("venvexec-test-other")?;
+    let copy = sb.root().join("venvexec");
+    if !copy.exists() {
+        fs::copy(bin(), &copy).unwrap();
+        for e in fs::read_dir(&sb.shims).unwrap() {
+            let link = e.unwrap().path();
+            fs::remove_file(&link).unwrap();
+            symlink(&copy, &link).unwrap();
+        }
+        fs::set_permissions(sb.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut as_other = Command::new("setpriv");
+    as_other
+        .arg(format!("--reuid={}", ids.0))
+        .arg(format!("--regid={}", ids.1))
+        .arg("--clear-groups")
+        .arg("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(cwd);
+    Some((as_other, ids))
+}
+
 #[test]
 fn a_log_in_a_read_only_directory_never_breaks_the_call() {
-    // Root writes anywhere: run the call as another user then.
     let sb = Sandbox::new();
     let ro = sb.dir("read-only");
     chmod(&ro, "0555");
     let log = ro.join("decisions.jsonl");
-    let mut c = shell(&sb, &format!("python3 -c '{PREFIX}'"), &ro);
-    c.env("VENVEXEC_LOG", &log);
-    if is_root() {
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("skipped: setpriv is not available to run as another user");
-            return;
-        }
-        let Some((uid, gid)) = test_user("venvexec-test-other") else {
-            return;
-        };
-        // The other user must reach the binary and the shims.
-        let copy = sb.root().join("venvexec");
-        fs::copy(bin(), &copy).unwrap();
-        fs::remove_file(sb.shims.join("python3")).unwrap();
-        symlink(&copy, sb.shims.join("python3")).unwrap();
-        fs::set_permissions(sb.root(), fs::Permissions::from_mode(0o755)).unwrap();
-        let mut as_other = Command::new("setpriv");
-        as_other
-            .arg(format!("--reuid={uid}"))
-            .arg(format!("--regid={gid}"))
-            .arg("--clear-groups")
-            .arg("/bin/sh")
-            .arg("-c")
-            .arg(format!("python3 -c '{PREFIX}'"))
-            .env_clear()
-            .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .current_dir(&ro);
-        c = as_other;
-    }
-    let o = run(&mut c);
+    let Some((mut c, _)) = unprivileged(&sb, &format!("python3 -c '{PREFIX}'"), &ro) else {
+        return;
+    };
+    let o = run(c.env("VENVEXEC_LOG", &log));
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).trim(), SYSTEM);
     let err = stderr(&o);
