@@ -48,3 +48,9 @@ pub fn exit(fail: &Fail) -> ! {
     errln!("venvexec: {}", fail.message);
     std::process::exit(i32::from(fail.code))
 }
+
+/// One `venvexec: warning: …` line on stderr; a warning never breaks
+/// the call.
+pub fn warn(message: &str) {
+    errln!("venvexec: warning: {message}");
+}

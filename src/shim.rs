@@ -45,6 +45,9 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         decide(name, &inputs, &chain)
     };
     tell(name, &inputs, &res, &plan);
+    if let (Plan::FallThrough { program }, Some(found), false) = (&plan, &res.found, inputs.quiet) {
+        warn_other_version(name, found, program);
+    }
     let fail = match plan {
         Plan::InEnv { found, program } => {
             let env = exec::child_env(&Activation::Env(&found.env));
@@ -193,7 +196,10 @@ pub fn plan(
         InEnv::Fail(fail) => Plan::Fail(fail),
         // A console script the environment lacks: activation would find the
         // next one on PATH too, so do the same.
-        InEnv::LookElsewhere => fall_through(name, path_var, cwd, &chain.passed),
+        InEnv::LookElsewhere => match fall_through(name, path_var, cwd, &chain.passed) {
+            Plan::Fail(f) => Plan::Fail(no_other_version(name, found).unwrap_or(f)),
+            p => p,
+        },
     }
 }
 
@@ -216,6 +222,9 @@ pub fn plan_in_env(name: &OsStr, found: &Found, me: Option<FileId>) -> InEnv {
     let env_root = found.env.root.display();
     let fail = match venv::find_tool(&found.env.bin(), name, me) {
         Tool::Runnable(program) => return InEnv::Run(program),
+        // `python3.11` in a 3.12 environment asks for another interpreter,
+        // as `py -3.11` does: the next one on PATH, with a warning.
+        Tool::Missing(_) if other_version(name, found).is_some() => return InEnv::LookElsewhere,
         Tool::Missing(path) if venv::is_python_family(name) => Fail::new(
             fail::NOT_FOUND,
             format!(
@@ -257,6 +266,49 @@ pub fn plan_in_env(name: &OsStr, found: &Found, me: Option<FileId>) -> InEnv {
         ),
     };
     InEnv::Fail(fail)
+}
+
+/// The environment's Python version, when NAME asks for another one
+/// (`python3.11` in a 3.12 venv). Read from `pyvenv.cfg` only
+/// here, when `ENV/bin/NAME` is already known to be missing; an
+/// environment without one (conda) does not tell, and NAME stays an error.
+pub fn other_version(name: &OsStr, found: &Found) -> Option<String> {
+    let wanted = venv::requested_minor(name)?;
+    let cfg = venv::read_config(&found.env.config()?).ok()?;
+    let have = cfg.version?;
+    let minor = venv::minor_of(&have)?;
+    (minor != wanted).then_some(have)
+}
+
+/// A versioned name that left the environment and found nothing on PATH:
+/// say which environment it left, and why.
+fn no_other_version(name: &OsStr, found: &Found) -> Option<Fail> {
+    let have = other_version(name, found)?;
+    Some(Fail::new(
+        fail::NOT_FOUND,
+        format!(
+            "{}: command not found: the environment {} (chosen by {}) is Python {have}, and no other {} is on PATH\n  \
+             hint: install that Python, or run `python` for the environment's own",
+            name.display(),
+            found.env.root.display(),
+            found.source,
+            name.display()
+        ),
+    ))
+}
+
+/// One line on stderr when a versioned name leaves the chosen environment.
+fn warn_other_version(name: &OsStr, found: &Found, program: &Path) {
+    let Some(have) = other_version(name, found) else {
+        return;
+    };
+    crate::fail::warn(&format!(
+        "{}: the environment {} ({}) is Python {have}: running {} instead",
+        name.display(),
+        found.env.root.display(),
+        found.source,
+        program.display()
+    ));
 }
 
 fn fall_through(

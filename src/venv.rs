@@ -342,10 +342,50 @@ fn is_version(v: &[u8]) -> bool {
     }
 }
 
+/// N of a name that asks for Python 3.N: `python3.N`. Not `pip3.N`: an
+/// install meant for the project must never land in another Python.
+pub fn requested_minor(name: &OsStr) -> Option<u32> {
+    minor_digits(name.as_encoded_bytes().strip_prefix(b"python3.")?)
+}
+
+/// N of a version string `3.N[.P…]` (pyvenv.cfg's `version`).
+pub fn minor_of(version: &str) -> Option<u32> {
+    let rest = version.trim().strip_prefix("3.")?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    minor_digits(&rest.as_bytes()[..end])
+}
+
+fn minor_digits(d: &[u8]) -> Option<u32> {
+    if d.is_empty() || d.len() > 3 || !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(d).ok()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn versioned_names_and_versions() {
+        assert_eq!(requested_minor("python3.11".as_ref()), Some(11));
+        for n in [
+            "python3",
+            "python",
+            "python3.11-config",
+            "pip3.9",
+            "python3.13t",
+        ] {
+            assert_eq!(requested_minor(n.as_ref()), None, "{n}");
+        }
+        assert_eq!(minor_of("3.12.1"), Some(12));
+        assert_eq!(minor_of("3.13.0rc1"), Some(13));
+        assert_eq!(minor_of("3.8"), Some(8));
+        assert_eq!(minor_of("2.7.18"), None);
+    }
 
     #[test]
     fn config_keys_are_case_insensitive_and_trimmed() {

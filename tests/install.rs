@@ -40,6 +40,25 @@ fn default_names() -> Vec<String> {
         .collect()
 }
 
+/// `python3.N` names that [`SYSTEM_PATH`] holds as executables: the
+/// versioned shims a default install adds on this machine.
+fn system_python_versions() -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in SYSTEM_PATH.split(':') {
+        let Ok(rd) = fs::read_dir(dir) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let versioned = name
+                .strip_prefix("python3.")
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+            if versioned && e.path().is_file() && !found.contains(&name) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
 /// One user's machine: a HOME, a prefix with a space in its name, and
 /// everything install.sh writes kept under one temp root.
 struct Machine {
@@ -163,8 +182,10 @@ fn install_lays_down_the_binary_and_the_default_shims() {
     assert!(version.starts_with("venvexec "), "got {version:?}");
 
     let mut names = default_names();
-    names.sort();
     assert_eq!(names.len(), 4, "python, python3, pip, pip3");
+    // and python3.N for each version on the (system) PATH
+    names.extend(system_python_versions());
+    names.sort();
     assert_eq!(m.shim_entries(), names);
     for n in &names {
         let link = m.shims().join(n);

@@ -17,7 +17,8 @@ pub struct Args {
     /// Machine-readable output
     #[arg(long)]
     json: bool,
-    /// The shims directory to check [default: as `venvexec shims dir`]
+    /// The shims directory to check [default: the one `python` on PATH goes
+    /// through, else as `venvexec shims dir`]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
 }
@@ -62,7 +63,11 @@ fn check(
 
 pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
     let inputs = Inputs::from_process(venv);
-    let shims_dir = args.dir.clone().or_else(shims::default_dir);
+    let shims_dir = args
+        .dir
+        .clone()
+        .or_else(shims_in_use)
+        .or_else(shims::default_dir);
     let mut checks = Vec::new();
     check_shims(shims_dir.as_deref(), &mut checks);
     check_environment(&inputs, &mut checks);
@@ -80,6 +85,21 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(if failed { fail::FAILURE } else { 0 })
+}
+
+/// The directory of the first `python` on PATH, when that is this binary:
+/// the shims a shell-out really goes through (a `shims install --dir`
+/// elsewhere, a container's `/usr/local/venvexec/shims`), whatever the
+/// default directory is.
+fn shims_in_use() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let cwd = std::env::current_dir().ok();
+    let python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), &[])?;
+    let id = venv::file_id(&fs::metadata(&python).ok()?);
+    if Some(id) != exec::self_id() {
+        return None;
+    }
+    python.parent().map(Path::to_path_buf)
 }
 
 fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
@@ -133,7 +153,7 @@ fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
     // An unreadable directory counts as holding no shims: the check below
     // says so, with the fix.
     let ours = shims::entries(dir).unwrap_or_default();
-    for (_, p) in &ours {
+    for (_, p, _) in &ours {
         let meta = fs::metadata(p);
         if meta.as_ref().is_ok_and(|m| Some(venv::file_id(m)) == me) {
             continue;

@@ -109,6 +109,13 @@ fn print_text(
         (Some(found), _) => {
             outln!("  environment: {}", found.env.root.display());
             outln!("  reason: {}", found.source);
+            if let (Plan::FallThrough { .. }, Some(have)) = (plan, shim::other_version(name, found))
+            {
+                outln!(
+                    "  version: the environment is Python {have}, so {} is the next one on PATH",
+                    name.display()
+                );
+            }
         }
         (None, Plan::FallThrough { .. }) => {
             outln!("  environment: none, so the next one on PATH runs");
