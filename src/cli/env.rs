@@ -61,20 +61,49 @@ pub fn lines(shell: Shell, root: &Path) -> Result<String, Fail> {
     let bin = format!("{root}/bin");
     Ok(match shell {
         Shell::Fish => format!(
-            "set -gx VIRTUAL_ENV {};\nset -gx PATH {} $PATH;\nset -e PYTHONHOME;\n",
+            "{FISH_DEACTIVATE}deactivate nondestructive;\n\
+             set -gx _OLD_VIRTUAL_PATH $PATH;\n\
+             set -gx PATH {} $PATH;\n\
+             if set -q PYTHONHOME; set -gx _OLD_VIRTUAL_PYTHONHOME $PYTHONHOME; set -e PYTHONHOME; end;\n\
+             set -gx VIRTUAL_ENV {};\n",
+            fish_quote(&bin),
             fish_quote(root),
-            fish_quote(&bin)
         ),
         _ => format!(
-            "export VIRTUAL_ENV={};\nexport PATH={}\":$PATH\";\nunset PYTHONHOME;\n",
+            "{POSIX_DEACTIVATE}deactivate nondestructive;\n\
+             _OLD_VIRTUAL_PATH=\"$PATH\";\n\
+             export PATH={}\":$PATH\";\n\
+             if [ -n \"${{PYTHONHOME+set}}\" ]; then _OLD_VIRTUAL_PYTHONHOME=\"$PYTHONHOME\"; unset PYTHONHOME; fi;\n\
+             export VIRTUAL_ENV={};\n\
+             hash -r 2>/dev/null || true;\n",
+            shell_words::quote(&bin),
             shell_words::quote(root),
-            shell_words::quote(&bin)
         ),
     })
 }
 
+/// venv's own `deactivate`, so that evaluating the lines twice (or after
+/// `source ENV/bin/activate`) restores the old PATH first instead of
+/// stacking a second `ENV/bin` on it; `nondestructive` keeps the function.
+const POSIX_DEACTIVATE: &str = "deactivate () {
+    if [ -n \"${_OLD_VIRTUAL_PATH+set}\" ]; then PATH=\"$_OLD_VIRTUAL_PATH\"; export PATH; unset _OLD_VIRTUAL_PATH; fi
+    if [ -n \"${_OLD_VIRTUAL_PYTHONHOME+set}\" ]; then PYTHONHOME=\"$_OLD_VIRTUAL_PYTHONHOME\"; export PYTHONHOME; unset _OLD_VIRTUAL_PYTHONHOME; fi
+    unset VIRTUAL_ENV
+    hash -r 2>/dev/null || true
+    if [ \"${1-}\" != nondestructive ]; then unset -f deactivate; fi
+};
+";
+
+const FISH_DEACTIVATE: &str = "function deactivate --description 'Leave the environment'
+    if set -q _OLD_VIRTUAL_PATH; set -gx PATH $_OLD_VIRTUAL_PATH; set -e _OLD_VIRTUAL_PATH; end
+    if set -q _OLD_VIRTUAL_PYTHONHOME; set -gx PYTHONHOME $_OLD_VIRTUAL_PYTHONHOME; set -e _OLD_VIRTUAL_PYTHONHOME; end
+    set -e VIRTUAL_ENV
+    if test \"$argv[1]\" != nondestructive; functions -e deactivate; end
+end;
+";
+
 /// fish's single quotes take `\\` and `\'` as the only escapes.
-fn fish_quote(s: &str) -> String {
+pub fn fish_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
