@@ -6,21 +6,26 @@ set -eu
 
 usage() {
 	cat <<'EOF'
-Usage: sh install.sh [--prefix DIR] [--binary PATH] [--uninstall] [--help]
+Usage: sh install.sh [--prefix DIR] [--binary PATH] [--no-modify-profile]
+                     [--uninstall] [--help]
 
 Builds venvexec with `cargo build --release --locked` (fully static on
 Linux/glibc when that works, else the usual dynamic build), installs it as
-PREFIX/bin/venvexec, and links the default shims (python, python3, pip, pip3)
-to it with `venvexec shims install`. What it creates is recorded in
-DATA_DIR/venvexec/install-manifest, so that --uninstall removes exactly that.
-Running it again changes nothing unless the binary changed.
+PREFIX/bin/venvexec, and runs its `venvexec setup`: the default shims
+(python, python3, pip, pip3, and python3.N for each version the machine has),
+the PATH line in your shell profiles, completions and the man page. What it
+creates is recorded in DATA_DIR/venvexec/install-manifest, so that
+--uninstall removes exactly that. Running it again changes nothing unless
+the binary changed.
 
 Options:
-  --prefix DIR    install under DIR (default: $PREFIX, else $HOME/.local)
-  --binary PATH   install this prebuilt venvexec binary instead of building
-  --uninstall     remove the binary, its shim links, and the directories
-                  install.sh created, if they are empty
-  -h, --help      show this help
+  --prefix DIR         install under DIR (default: $PREFIX, else $HOME/.local)
+  --binary PATH        install this prebuilt venvexec binary instead of building
+  --no-modify-profile  print the PATH line instead of adding it to the profiles
+  --uninstall          remove the binary, its shim links, the PATH line, the
+                       completions, and the directories install.sh created,
+                       if they are empty
+  -h, --help           show this help
 
 Environment:
   PREFIX              the default for --prefix
@@ -135,6 +140,12 @@ is_venvexec() {
 	"venvexec "*) return 0 ;;
 	*) return 1 ;;
 	esac
+}
+
+# Whether venvexec binary $1 has the `setup` subcommand. Asked through
+# `help`: an older binary would take `setup` for a command to run.
+has_setup() {
+	"$1" help setup >/dev/null 2>&1 </dev/null
 }
 
 # Whether $1 is a symlink whose text is exactly $2: a shim we linked to the
@@ -308,8 +319,18 @@ do_install() {
 	fi
 	installed=$(canonical_file "$dest")
 
+	# The shims, the PATH line in the shell profiles, completions and the man
+	# page: the binary's own `setup`, the command pip and pipx users run. A
+	# prebuilt binary from before `setup` existed only links the shims.
 	shims_status=0
-	"$dest" shims install --dir "$shims_dir" >/dev/null || shims_status=$?
+	if has_setup "$dest"; then
+		# shellcheck disable=SC2086 # $profile_flag is one word or none
+		"$dest" setup --dir "$shims_dir" $profile_flag || shims_status=$?
+	else
+		"$dest" shims install --dir "$shims_dir" >/dev/null || shims_status=$?
+		say "To use the shims, put this line in your shell profile (~/.profile, ~/.bashrc or ~/.zshrc) and start a new shell:"
+		say "  export PATH=\"$(dquote "$shims_dir"):\$PATH\""
+	fi
 	names=$(links_in "$shims_dir" "$installed")
 	if [ -n "$names" ]; then
 		names=$names$nl
@@ -317,7 +338,7 @@ do_install() {
 	write_manifest "$installed" "$shims_dir" "$names" "$new_dirs"
 
 	if [ "$shims_status" -ne 0 ]; then
-		die "\`venvexec shims install\` did not link every shim in $shims_dir (see above); $dest is installed and recorded in $manifest
+		die "\`venvexec setup\` did not link every shim in $shims_dir (see above); $dest is installed and recorded in $manifest
   hint: deal with what is named above (a file that is not a venvexec link is never replaced), then run install.sh again"
 	fi
 	say "shims in $shims_dir:$(printf '%s' "$names" | tr '\n' ' ' | sed 's/^/ /; s/ $//')"
@@ -325,14 +346,11 @@ do_install() {
 
 	if [ "${PATH%%:*}" = "$shims_dir" ]; then
 		say "$shims_dir is first on your PATH: the shims are in use."
-	else
-		say "To use the shims, put this line in your shell profile (~/.profile, ~/.bashrc or ~/.zshrc) and start a new shell:"
-		say "  export PATH=\"$(dquote "$shims_dir"):\$PATH\""
-		case ":$PATH:" in
-		*":$bindir:"*) ;;
-		*) say "(venvexec itself is in $bindir, which is not on your PATH: run it by that path, or add the directory too)" ;;
-		esac
 	fi
+	case ":$PATH:" in
+	*":$bindir:"*) ;;
+	*) say "(venvexec itself is in $bindir, which is not on your PATH: run it by that path, or add the directory too)" ;;
+	esac
 }
 
 # --- uninstall ---------------------------------------------------------------
@@ -353,6 +371,13 @@ do_uninstall() {
 		say "nothing to uninstall under $prefix: the recorded install is $m_binary"
 		say "to remove that one, run: sh install.sh --uninstall --prefix \"$(dquote "$(dirname -- "$(dirname -- "$m_binary")")")\""
 		return 0
+	fi
+
+	# What `venvexec setup` added (shims, the PATH line, completions, the
+	# man page) goes through the binary's own `setup --uninstall`.
+	if is_venvexec "$m_binary" && has_setup "$m_binary"; then
+		"$m_binary" setup --uninstall --dir "$m_shims" ||
+			die "\`venvexec setup --uninstall\` failed (see above): nothing else removed"
 	fi
 
 	# The links first, while the binary they point at is still there to be
@@ -405,6 +430,7 @@ export PATH
 prefix=${PREFIX:-}
 prefix_given=${PREFIX:+yes}
 binary=''
+profile_flag=''
 mode=install
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -422,6 +448,7 @@ while [ $# -gt 0 ]; do
 	--prefix=?*) prefix=${1#--prefix=} prefix_given=yes && shift ;;
 	--binary=?*) binary=${1#--binary=} && shift ;;
 	--uninstall) mode=uninstall && shift ;;
+	--no-modify-profile) profile_flag=--no-modify-profile && shift ;;
 	-h | --help)
 		usage
 		exit 0

@@ -5,10 +5,11 @@ mod doctor;
 mod env;
 mod log;
 mod run;
+mod setup;
 mod shims;
 mod which;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +25,8 @@ use crate::fail::{self, Fail};
         Run a command inside the environment meant here:\n  venvexec [--venv DIR] [--] CMD [ARGS...]\n\n\
         Installed under another name (python, pip, ...) it is the shim for that name.",
     override_usage = "venvexec [OPTIONS] [--] CMD [ARGS]...\n       venvexec [OPTIONS] <COMMAND>",
-    after_help = "A command named like a subcommand runs with `venvexec -- NAME`."
+    after_help = "A command named like a subcommand runs with `venvexec -- NAME`.",
+    disable_help_subcommand = true
 )]
 struct Cli {
     /// Use this environment, whatever else is set
@@ -36,6 +38,9 @@ struct Cli {
     /// Exec the command even as PID 1
     #[arg(long)]
     no_init: bool,
+    /// Print shell completions or the man page, generated from this CLI
+    #[arg(long, value_enum, value_name = "KIND")]
+    generate: Option<Generate>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,8 +57,111 @@ enum Command {
     Env(env::Args),
     /// Show the decision log (VENVEXEC_LOG) as a table
     Log(log::Args),
+    /// Link the shims and put them first on PATH in your shell profile
+    Setup(setup::Args),
+    /// Print this message or the help of the given subcommand
+    Help(HelpArgs),
     #[command(external_subcommand)]
     Run(Vec<OsString>),
+}
+
+#[derive(clap::Args, Debug)]
+struct HelpArgs {
+    /// The subcommand (and its subcommands) to show the help of
+    #[arg(value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generate {
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    Man,
+}
+
+/// Completions and the man page come from the clap definition itself, so
+/// they can never drift from the CLI (ripgrep's `--generate`).
+pub fn generate(kind: Generate) -> Vec<u8> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    let shell = match kind {
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::Man => {
+            // Writing into a Vec cannot fail.
+            let _ = clap_mangen::Man::new(cmd).render(&mut out);
+            return out;
+        }
+    };
+    clap_complete::generate(shell, &mut cmd, "venvexec", &mut out);
+    out
+}
+
+/// `venvexec help [COMMAND…]`: clap's own help subcommand takes no
+/// options, so `venvexec help --help` was a usage error.
+fn help(args: &HelpArgs) -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut current = &mut cmd;
+    for name in &args.command {
+        let Some(sub) = current.find_subcommand_mut(name) else {
+            return Err(Fail::new(
+                fail::USAGE,
+                format!("no subcommand '{name}'; see `venvexec --help`"),
+            )
+            .into());
+        };
+        current = sub;
+    }
+    let text = current.render_long_help().to_string();
+    out!("{text}");
+    Ok(0)
+}
+
+/// The subcommand a mistyped command most likely meant: one edit away
+/// (two for longer names), counting a swap of neighbours as one.
+pub fn suggest(typed: &OsStr) -> Option<&'static str> {
+    let typed = typed.to_str()?;
+    let limit = if typed.len() <= 4 { 1 } else { 2 };
+    SUBCOMMANDS
+        .iter()
+        .map(|&name| (edit_distance(typed, name), name))
+        .filter(|&(d, _)| d > 0 && d <= limit)
+        .min()
+        .map(|(_, name)| name)
+}
+
+const SUBCOMMANDS: &[&str] = &["which", "doctor", "shims", "env", "setup", "help"];
+
+/// Optimal string alignment distance (Levenshtein plus transpositions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
@@ -97,6 +205,13 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
             return Ok(fail::USAGE);
         }
     };
+    if let Some(kind) = cli.generate {
+        if command.is_some() || cli.command.is_some() {
+            return Err(Fail::new(fail::USAGE, "--generate takes no command").into());
+        }
+        crate::output::out_bytes(&generate(kind));
+        return Ok(0);
+    }
     let venv = cli.venv.map(OsString::from);
     let command = match (command, cli.command) {
         (Some(cmd), None) => Command::Run(cmd.to_vec()),
@@ -123,6 +238,8 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Doctor(a) => doctor::run(venv, a),
         Command::Env(a) => env::run(venv, a),
         Command::Log(a) => log::run(a),
+        Command::Setup(a) => setup::run(a),
+        Command::Help(a) => help(&a),
     }
 }
 
@@ -153,7 +270,8 @@ fn split_command<'a>(
         if a == b"--" {
             return (&args[..i], Some(&args[i + 1..]));
         }
-        if a == b"--venv" {
+        // The options that take a separate value.
+        if a == b"--venv" || a == b"--generate" {
             i += 2;
         } else if a.starts_with(b"-") {
             i += 1;
@@ -183,6 +301,8 @@ mod tests {
         assert_eq!(cmd, Some(&v(&["which", "-v"])[..]));
         let args = v(&["python", "--", "x"]);
         assert_eq!(split_command(&args, &names), (&[][..], Some(&args[..])));
+        let args = v(&["--generate", "man"]);
+        assert_eq!(split_command(&args, &names), (&args[..], None));
         let args = v(&["--init", "which", "-v"]);
         assert_eq!(split_command(&args, &names), (&args[..], None));
     }
@@ -193,6 +313,30 @@ mod tests {
         let names = subcommand_names();
         let args = vec![OsString::from_vec(b"\xff.py".to_vec()), "a".into()];
         assert_eq!(split_command(&args, &names), (&[][..], Some(&args[..])));
+    }
+
+    #[test]
+    fn typos_suggest_the_subcommand() {
+        assert_eq!(suggest("doctr".as_ref()), Some("doctor"));
+        assert_eq!(suggest("whihc".as_ref()), Some("which"));
+        assert_eq!(suggest("shim".as_ref()), Some("shims"));
+        assert_eq!(suggest("setpu".as_ref()), Some("setup"));
+        assert_eq!(suggest("doctor".as_ref()), None, "not a typo");
+        assert_eq!(suggest("pytest".as_ref()), None);
+        assert_eq!(suggest("ls".as_ref()), None);
+    }
+
+    #[test]
+    fn subcommand_list_matches_the_cli() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        names.sort();
+        let mut ours: Vec<&str> = SUBCOMMANDS.to_vec();
+        ours.sort();
+        assert_eq!(names, ours);
     }
 
     #[test]

@@ -50,10 +50,16 @@ fn run_in_env(
 ) -> anyhow::Result<u8> {
     let inputs = Inputs::from_process(venv);
     let res = resolve::resolve(&inputs).map_err(Fail::from)?;
-    let Some(found) = res.found.as_ref() else {
-        return Err(no_environment(&inputs, &res).into());
-    };
     let cwd = inputs.cwd.as_deref().ok();
+    let Some(found) = res.found.as_ref() else {
+        let mut fail = no_environment(&inputs, &res);
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let runs = |c: &&OsString| on_path(c, &path, cwd, exec::self_id()).is_some();
+        if let Some(hint) = cmd.first().filter(|c| !runs(c)).and_then(typo_hint) {
+            fail.message.push_str(&hint);
+        }
+        return Err(fail.into());
+    };
     let (program, args) = choose(found, &cmd, cwd)?;
     if !inputs.quiet {
         shim::warn(&res, Some(&program));
@@ -151,9 +157,10 @@ fn choose(
             Fail::new(
                 fail::NOT_FOUND,
                 format!(
-                    "{}: command not found in {} or on PATH",
+                    "{}: command not found in {} or on PATH{}",
                     Path::new(first).display(),
-                    found.env.bin().display()
+                    found.env.bin().display(),
+                    typo_hint(first).unwrap_or_default()
                 ),
             )
         })
@@ -168,6 +175,13 @@ fn on_path(name: &OsStr, path: &OsStr, cwd: Option<&Path>, me: Option<FileId>) -
     which::which_in_all(name, Some(path), &cwd)
         .ok()?
         .find(|p| me.is_none() || fs::metadata(p).map(|m| venv::file_id(&m)).ok() != me)
+}
+
+/// For a command that runs nothing: the subcommand it was likely meant
+/// to be (`venvexec doctr`).
+fn typo_hint(cmd: &OsString) -> Option<String> {
+    let name = super::suggest(cmd)?;
+    Some(format!("\n  hint: did you mean 'venvexec {name}'?"))
 }
 
 fn absolute(p: &Path, cwd: Option<&Path>) -> PathBuf {

@@ -426,10 +426,14 @@ impl fmt::Display for ExplicitError {
         } else {
             "VENVEXEC_VENV="
         };
-        let sep = if self.flag { " " } else { "" };
+        let (sep, undo) = if self.flag {
+            (" ", "drop the flag")
+        } else {
+            ("", "unset it")
+        };
         write!(
             f,
-            "{origin}{sep}{} is not a usable environment: {}\n  hint: point it at a directory made by `python3 -m venv`, or unset it",
+            "{origin}{sep}{} is not a usable environment: {}\n  hint: point it at a directory made by `python3 -m venv`, or {undo}",
             self.path.display(),
             self.why
         )
