@@ -125,18 +125,16 @@ fn help(args: &HelpArgs) -> anyhow::Result<u8> {
 
 /// The subcommand a mistyped command most likely meant: one edit away
 /// (two for longer names), counting a swap of neighbours as one.
-pub fn suggest(typed: &OsStr) -> Option<&'static str> {
+pub fn suggest(typed: &OsStr) -> Option<String> {
     let typed = typed.to_str()?;
     let limit = if typed.len() <= 4 { 1 } else { 2 };
-    SUBCOMMANDS
-        .iter()
-        .map(|&name| (edit_distance(typed, name), name))
-        .filter(|&(d, _)| d > 0 && d <= limit)
+    subcommand_names()
+        .into_iter()
+        .map(|name| (edit_distance(typed, &name), name))
+        .filter(|(d, _)| *d > 0 && *d <= limit)
         .min()
         .map(|(_, name)| name)
 }
-
-const SUBCOMMANDS: &[&str] = &["which", "doctor", "shims", "env", "setup", "help"];
 
 /// Optimal string alignment distance (Levenshtein plus transpositions).
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -243,17 +241,14 @@ fn dispatch(argv0: OsString, args: Vec<OsString>) -> anyhow::Result<u8> {
     }
 }
 
-/// The words clap takes as subcommands, `help` included.
+/// The words clap takes as subcommands (`help` is one of ours).
 fn subcommand_names() -> Vec<String> {
     use clap::CommandFactory;
-    let cli = Cli::command();
-    let mut names: Vec<String> = cli
+    Cli::command()
         .get_subcommands()
         .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
         .map(str::to_owned)
-        .collect();
-    names.push("help".into());
-    names
+        .collect()
 }
 
 /// Splits `[OPTIONS] [--] CMD…` into our options and the command: the
@@ -317,26 +312,19 @@ mod tests {
 
     #[test]
     fn typos_suggest_the_subcommand() {
-        assert_eq!(suggest("doctr".as_ref()), Some("doctor"));
-        assert_eq!(suggest("whihc".as_ref()), Some("which"));
-        assert_eq!(suggest("shim".as_ref()), Some("shims"));
-        assert_eq!(suggest("setpu".as_ref()), Some("setup"));
+        let s = |t: &str| suggest(t.as_ref());
+        assert_eq!(s("doctr").as_deref(), Some("doctor"));
+        assert_eq!(s("whihc").as_deref(), Some("which"));
+        assert_eq!(s("shim").as_deref(), Some("shims"));
+        assert_eq!(s("setpu").as_deref(), Some("setup"));
         assert_eq!(suggest("doctor".as_ref()), None, "not a typo");
         assert_eq!(suggest("pytest".as_ref()), None);
         assert_eq!(suggest("ls".as_ref()), None);
     }
 
     #[test]
-    fn subcommand_list_matches_the_cli() {
-        use clap::CommandFactory;
-        let mut names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .collect();
-        names.sort();
-        let mut ours: Vec<&str> = SUBCOMMANDS.to_vec();
-        ours.sort();
-        assert_eq!(names, ours);
+    fn help_is_a_subcommand_of_ours() {
+        assert!(subcommand_names().iter().any(|n| n == "help"));
     }
 
     #[test]
