@@ -94,22 +94,7 @@ pub fn decide(name: &OsStr, inputs: &Inputs, chain: &chain::Chain) -> (Resolutio
 /// system's Python once), and console scripts fall through as activation
 /// would let them.
 fn strict_refuses(name: &OsStr, inputs: &Inputs, res: &Resolution) -> bool {
-    inputs.strict && res.found.is_none() && !res.disabled && is_strict_name(name)
-}
-
-/// `python`, `python3`, `python3.N`, `pip`, `pip3`, `pip3.N`: exactly the
-/// names whose fall-through is the silent wrong Python.
-pub fn is_strict_name(name: &OsStr) -> bool {
-    let b = name.as_encoded_bytes();
-    let Some(rest) = b.strip_prefix(b"python").or_else(|| b.strip_prefix(b"pip")) else {
-        return false;
-    };
-    match rest {
-        b"" | b"3" => true,
-        _ => rest
-            .strip_prefix(b"3.")
-            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit)),
-    }
+    inputs.strict && res.found.is_none() && !res.disabled && venv::is_python_family(name)
 }
 
 /// No environment in strict mode: exit 127 with the whole explanation,
@@ -343,29 +328,4 @@ fn loop_stopped(name: &OsStr, depth: u32) -> Fail {
             name.display()
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strict_names_are_exactly_the_python_and_pip_ones() {
-        for name in ["python", "python3", "python3.12", "pip", "pip3", "pip3.9"] {
-            assert!(is_strict_name(OsStr::new(name)), "{name}");
-        }
-        for name in [
-            "python2",
-            "python3.",
-            "python3.x",
-            "python3-config",
-            "python3.12t",
-            "pipx",
-            "pip-compile",
-            "pytest",
-            "ipython",
-        ] {
-            assert!(!is_strict_name(OsStr::new(name)), "{name}");
-        }
-    }
 }

@@ -314,31 +314,20 @@ pub fn recreate_command(root: &Path) -> String {
 /// Names that belong to the interpreter itself: when an environment was
 /// chosen but lacks one of these, running the system's copy would silently
 /// run the wrong packages, so it is an error instead of a fall-through.
-/// Exactly `python`, `pythonN`, `pythonN.M` (and CPython's free-threaded
-/// `pythonN.Mt`), `pip`, `pipN`, `pipN.M`: `pipenv`, `pipx` or
-/// `python-config` are console scripts like any other.
+/// Exactly `python`, `python3`, `python3.N`, `pip`, `pip3`, `pip3.N`: the
+/// names a Python 3 environment answers for. `pipenv`, `pipx` or
+/// `python3-config` are console scripts like any other, and `python2` is
+/// no name of a Python 3 environment.
 pub fn is_python_family(name: &OsStr) -> bool {
     let b = name.as_encoded_bytes();
-    if let Some(v) = b.strip_prefix(b"python") {
-        let v = v
-            .strip_suffix(b"t")
-            .filter(|v| v.contains(&b'.'))
-            .unwrap_or(v);
-        is_version(v)
-    } else if let Some(v) = b.strip_prefix(b"pip") {
-        is_version(v)
-    } else {
-        false
-    }
-}
-
-/// ``, `N` or `N.M`, in digits.
-fn is_version(v: &[u8]) -> bool {
-    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
-    match v.iter().position(|&c| c == b'.') {
-        _ if v.is_empty() => true,
-        None => digits(v),
-        Some(dot) => digits(&v[..dot]) && digits(&v[dot + 1..]),
+    let Some(rest) = b.strip_prefix(b"python").or_else(|| b.strip_prefix(b"pip")) else {
+        return false;
+    };
+    match rest {
+        b"" | b"3" => true,
+        _ => rest
+            .strip_prefix(b"3.")
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit)),
     }
 }
 
@@ -406,16 +395,7 @@ mod tests {
 
     #[test]
     fn python_family_names() {
-        for n in [
-            "python",
-            "python3",
-            "python3.99",
-            "python3.13t",
-            "python2.7",
-            "pip",
-            "pip3",
-            "pip3.12",
-        ] {
+        for n in ["python", "python3", "python3.99", "pip", "pip3", "pip3.12"] {
             assert!(is_python_family(OsStr::new(n)), "{n}");
         }
         for n in [
@@ -431,8 +411,12 @@ mod tests {
             "python.3",
             "python3.1.2",
             "python3t",
+            "python3.13t",
+            "python2",
+            "python2.7",
             "pip3.12t",
             "pythonw",
+            "python3.x",
         ] {
             assert!(!is_python_family(OsStr::new(n)), "{n}");
         }

@@ -40,10 +40,19 @@ fn a_script_name_that_is_not_utf8_runs_without_double_dash() {
 
 #[test]
 fn console_scripts_named_like_pip_fall_through_when_the_environment_lacks_them() {
-    let sb = Sandbox::with_shims(&["pipenv", "pipx", "python-config", "pip3.12", "python3.13t"]);
-    let (dir, _) = project(&sb, "p", "family");
+    let names = [
+        "pipenv",
+        "pipx",
+        "python3-config",
+        "python2",
+        "pip3.12",
+        "python3",
+    ];
+    let sb = Sandbox::with_shims(&names);
+    let (dir, venv) = project(&sb, "p", "family");
+    fs::remove_file(venv.join("bin/python3")).unwrap();
     let fallback = sb.dir("fallback");
-    for n in ["pipenv", "pipx", "python-config", "pip3.12", "python3.13t"] {
+    for n in names {
         write_exe(&fallback.join(n), &format!("#!/bin/sh\necho system-{n}\n"));
     }
     let path = format!(
@@ -51,11 +60,15 @@ fn console_scripts_named_like_pip_fall_through_when_the_environment_lacks_them()
         sb.shims.display(),
         fallback.display()
     );
-    for n in ["pipenv", "pipx", "python-config"] {
+    for n in ["pipenv", "pipx", "python3-config", "python2"] {
         let out = ok(fence(&mut sb.cmd(n, &dir), &sb).env("PATH", &path));
-        assert_eq!(out, format!("system-{n}"), "{n} is a console script");
+        assert_eq!(
+            out,
+            format!("system-{n}"),
+            "{n} is not the environment's to answer"
+        );
     }
-    for n in ["pip3.12", "python3.13t"] {
+    for n in ["pip3.12", "python3"] {
         let o = run(fence(&mut sb.cmd(n, &dir), &sb).env("PATH", &path));
         assert_eq!(o.status.code(), Some(127), "{n} belongs to the interpreter");
         assert!(
