@@ -68,35 +68,72 @@ pub enum Activation<'a> {
     FallThrough { chain: [(OsString, OsString); 2] },
 }
 
+/// What activating an environment changes: the one plan that both the
+/// exec'd child's environment ([`child_env`]) and `venvexec env`'s shell
+/// lines follow, so the two can never disagree.
+pub struct Activate<'a> {
+    /// Set to the root: `VIRTUAL_ENV`, or `CONDA_PREFIX` for a conda env
+    /// (tools that see `VIRTUAL_ENV` take the prefix for a venv: pip's and
+    /// poetry's checks do).
+    pub var: &'static str,
+    pub root: &'a Path,
+    /// Removed: `PYTHONHOME` (it would point the interpreter at another
+    /// standard library, as `activate` knows), and for a conda env a
+    /// `VIRTUAL_ENV` left from elsewhere.
+    pub unset: &'static [&'static str],
+}
+
+impl<'a> Activate<'a> {
+    pub fn of(env: &'a Env) -> Activate<'a> {
+        let conda = env.kind == crate::venv::EnvKind::Conda;
+        Activate {
+            var: if conda { "CONDA_PREFIX" } else { "VIRTUAL_ENV" },
+            root: &env.root,
+            unset: if conda {
+                &["PYTHONHOME", "VIRTUAL_ENV"]
+            } else {
+                &["PYTHONHOME"]
+            },
+        }
+    }
+
+    /// `ROOT/bin`, which goes first on PATH.
+    pub fn bin(&self) -> PathBuf {
+        self.root.join("bin")
+    }
+
+    /// Whether the child's value of `name` is this plan's to decide.
+    fn owns(&self, name: &[u8]) -> bool {
+        name == self.var.as_bytes() || self.unset.iter().any(|u| u.as_bytes() == name)
+    }
+}
+
 /// Builds the child's environment block.
 pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
-    // A conda env is activated the conda way: tools that see VIRTUAL_ENV
-    // take the prefix for a venv (pip's and poetry's checks do).
-    let env_var: &[u8] = match activation {
-        Activation::Env(env) if env.kind == crate::venv::EnvKind::Conda => b"CONDA_PREFIX",
-        _ => b"VIRTUAL_ENV",
+    let plan = match activation {
+        Activation::Env(env) => Some(Activate::of(env)),
+        Activation::FallThrough { .. } => None,
     };
-    let activating = matches!(activation, Activation::Env(_));
     let mut vars: Vec<(OsString, OsString)> = Vec::new();
     let mut old_path = None;
     for (k, v) in std::env::vars_os() {
         match k.as_bytes() {
             k if k == chain::DEPTH_VAR.as_bytes() || k == chain::PASSED_VAR.as_bytes() => continue,
-            b"PATH" if activating => old_path = Some(v),
-            b"PYTHONHOME" | b"VIRTUAL_ENV" if activating => continue,
-            name if activating && name == env_var => continue,
+            b"PATH" if plan.is_some() => old_path = Some(v),
+            name if plan.as_ref().is_some_and(|p| p.owns(name)) => continue,
             _ => vars.push((k, v)),
         }
     }
-    match activation {
-        Activation::Env(env) => {
-            vars.push((OsStr::from_bytes(env_var).into(), env.root.clone().into()));
+    match (activation, plan) {
+        (_, Some(plan)) => {
+            vars.push((plan.var.into(), plan.root.as_os_str().to_os_string()));
             vars.push((
                 "PATH".into(),
-                activated_path(&env.bin(), old_path.as_deref()),
+                activated_path(&plan.bin(), old_path.as_deref()),
             ));
         }
-        Activation::FallThrough { chain } => vars.extend(chain.iter().cloned()),
+        (Activation::FallThrough { chain }, None) => vars.extend(chain.iter().cloned()),
+        (Activation::Env(_), None) => {}
     }
     vars
 }

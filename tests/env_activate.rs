@@ -89,3 +89,45 @@ fn deactivate_then_env_in_another_project_switches_cleanly() {
         .env("PATH", "/usr/bin:/bin"));
     assert_eq!(out, format!("{}/bin:/usr/bin:/bin", venv_b.display()));
 }
+
+#[test]
+fn a_conda_env_is_activated_with_conda_prefix_as_the_shim_does_it() {
+    let sb = Sandbox::new();
+    let conda = sb.dir("miniconda/envs/data");
+    std::fs::create_dir_all(conda.join("conda-meta")).unwrap();
+    std::fs::create_dir_all(conda.join("bin")).unwrap();
+    std::os::unix::fs::symlink(python3(), conda.join("bin/python")).unwrap();
+    let exe = bin().display().to_string();
+    let shown = |v: &str| format!("[{v}]");
+    for (shell, flavour) in shells() {
+        let script = if flavour == "fish" {
+            format!(
+                "{exe} env --shell fish | source; echo \"[$CONDA_PREFIX]\" \"[$VIRTUAL_ENV]\"; \
+                 python -c 'import os; print(\"[\" + os.environ.get(\"CONDA_PREFIX\", \"\") + \"]\", \"[\" + os.environ.get(\"VIRTUAL_ENV\", \"\") + \"]\")'; \
+                 deactivate; echo \"[$CONDA_PREFIX]\" \"[$VIRTUAL_ENV]\""
+            )
+        } else {
+            format!(
+                "eval \"$('{exe}' env --shell {flavour})\"; echo \"[${{CONDA_PREFIX-}}]\" \"[${{VIRTUAL_ENV-}}]\"; \
+                 python -c 'import os; print(\"[\" + os.environ.get(\"CONDA_PREFIX\", \"\") + \"]\", \"[\" + os.environ.get(\"VIRTUAL_ENV\", \"\") + \"]\")'; \
+                 deactivate; echo \"[${{CONDA_PREFIX-}}]\" \"[${{VIRTUAL_ENV-}}]\""
+            )
+        };
+        let mut c = sb.cmd(shell, &sb.root());
+        c.arg("-c")
+            .arg(&script)
+            .env("PATH", SYSTEM_PATH)
+            .env("VENVEXEC_VENV", &conda)
+            .env("VIRTUAL_ENV", "/stale/venv");
+        let out = ok(&mut c);
+        let lines: Vec<&str> = out.lines().collect();
+        let prefix = shown(&conda.display().to_string());
+        // The shell, and a python started from it (the shim activates the
+        // same way), see CONDA_PREFIX and no VIRTUAL_ENV.
+        assert_eq!(lines[0], format!("{prefix} []"), "{shell}: {out}");
+        assert_eq!(lines[1], format!("{prefix} []"), "{shell}: {out}");
+        // deactivate takes CONDA_PREFIX away; the stale VIRTUAL_ENV the
+        // activation replaced stays gone, as venv's activate leaves it.
+        assert_eq!(lines[2], "[] []", "{shell}: {out}");
+    }
+}
