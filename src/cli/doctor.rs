@@ -9,7 +9,7 @@ use crate::cli::shims;
 use crate::exec;
 use crate::fail;
 use crate::json;
-use crate::resolve::{self, Concern, Inputs};
+use crate::resolve::{self, Concern, Found, Inputs, Resolution};
 use crate::venv::{self, Tool};
 
 #[derive(clap::Args, Debug)]
@@ -69,8 +69,31 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         .or_else(shims_in_use)
         .or_else(shims::default_dir);
     let mut checks = Vec::new();
-    check_shims(shims_dir.as_deref(), &mut checks);
-    check_environment(&inputs, &mut checks);
+    match shims_dir.as_deref() {
+        Some(dir) => {
+            shims_first_on_path(dir, &mut checks);
+            shim_links(dir, &mut checks);
+        }
+        None => checks.push(check(
+            "shims",
+            Status::Fail,
+            "cannot tell where the shims directory is (HOME unset?)",
+            Some("set VENVEXEC_SHIMS_DIR or pass --dir".into()),
+        )),
+    }
+    match resolve::resolve(&inputs) {
+        Ok(res) => {
+            environment(&inputs, &res, &mut checks);
+            strict(&inputs, &mut checks);
+            skipped(&res, &mut checks);
+            activation_elsewhere(&inputs, &res, &mut checks);
+            if let Some(found) = &res.found {
+                interpreter(found, &mut checks);
+                config(found, &mut checks);
+            }
+        }
+        Err(e) => checks.push(check("environment", Status::Fail, e.to_string(), None)),
+    }
     check_variables(&mut checks);
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
@@ -102,16 +125,8 @@ fn shims_in_use() -> Option<PathBuf> {
     python.parent().map(Path::to_path_buf)
 }
 
-fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
-    let Some(dir) = dir else {
-        out.push(check(
-            "shims",
-            Status::Fail,
-            "cannot tell where the shims directory is (HOME unset?)",
-            Some("set VENVEXEC_SHIMS_DIR or pass --dir".into()),
-        ));
-        return;
-    };
+/// Is the shims directory on PATH, and is its `python` the first one?
+fn shims_first_on_path(dir: &Path, out: &mut Vec<Check>) {
     let me = exec::self_id();
     let path = std::env::var_os("PATH").unwrap_or_default();
     let cwd = std::env::current_dir().ok();
@@ -149,7 +164,11 @@ fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
             None,
         ));
     }
+}
 
+/// Does every shim in the directory point at this binary?
+fn shim_links(dir: &Path, out: &mut Vec<Check>) {
+    let me = exec::self_id();
     // An unreadable directory counts as holding no shims: the check below
     // says so, with the fix.
     let ours = shims::entries(dir).unwrap_or_default();
@@ -196,14 +215,8 @@ fn check_shims(dir: Option<&Path>, out: &mut Vec<Check>) {
     }
 }
 
-fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
-    let res = match resolve::resolve(inputs) {
-        Ok(r) => r,
-        Err(e) => {
-            out.push(check("environment", Status::Fail, e.to_string(), None));
-            return;
-        }
-    };
+/// Which environment `python` uses here, and why.
+fn environment(inputs: &Inputs, res: &Resolution, out: &mut Vec<Check>) {
     match &res.found {
         Some(found) => out.push(check(
             "environment",
@@ -233,6 +246,9 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             None,
         )),
     }
+}
+
+fn strict(inputs: &Inputs, out: &mut Vec<Check>) {
     if inputs.strict {
         out.push(check(
             "strict",
@@ -241,6 +257,10 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             None,
         ));
     }
+}
+
+/// The skips that change what `python` means here.
+fn skipped(res: &Resolution, out: &mut Vec<Check>) {
     // A refusal, or a walk that could not look, means `python` here is not
     // what the directory holds: a failure. A stale activation is only a
     // leftover in this shell.
@@ -265,9 +285,11 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
         };
         out.push(check("skipped", status, skip.to_string(), fix));
     }
+}
 
-    // VIRTUAL_ENV pointing somewhere else than the project here is the
-    // classic "activated in another terminal tab" mistake.
+/// VIRTUAL_ENV pointing somewhere else than the project here: the classic
+/// "activated in another terminal tab" mistake.
+fn activation_elsewhere(inputs: &Inputs, res: &Resolution, out: &mut Vec<Check>) {
     if let Some(found) = res
         .found
         .as_ref()
@@ -296,8 +318,10 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
             ));
         }
     }
+}
 
-    let Some(found) = &res.found else { return };
+/// Can the environment's interpreter run?
+fn interpreter(found: &Found, out: &mut Vec<Check>) {
     let root = &found.env.root;
     match venv::find_tool(&found.env.bin(), "python".as_ref(), None) {
         Tool::Runnable(_) => {}
@@ -307,6 +331,11 @@ fn check_environment(inputs: &Inputs, out: &mut Vec<Check>) {
         },
         other => interpreter_problem(other, root, out),
     }
+}
+
+/// Will CPython accept the environment's `pyvenv.cfg`, and does it isolate?
+fn config(found: &Found, out: &mut Vec<Check>) {
+    let root = &found.env.root;
     if let Some(cfg) = found.env.config() {
         match venv::read_config(&cfg) {
             Ok(venv::Config {
