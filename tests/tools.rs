@@ -188,20 +188,10 @@ impl Drop for GoldenLock {
     }
 }
 
-/// `environment` from `which --json` output (the only string we need;
-/// the output escapes only `"` `\` and control characters).
+/// `environment` from `which --json` output.
 fn json_environment(json: &str) -> Option<PathBuf> {
-    let start = json.find("\"environment\":\"")? + "\"environment\":\"".len();
-    let mut out = String::new();
-    let mut chars = json[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out.into()),
-            '\\' => out.push(chars.next()?),
-            c => out.push(c),
-        }
-    }
-    None
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v.get("environment")?.as_str().map(PathBuf::from)
 }
 
 fn which(row: &Row, cwd: &Path) -> (Option<PathBuf>, String) {
@@ -222,20 +212,9 @@ fn which(row: &Row, cwd: &Path) -> (Option<PathBuf>, String) {
 }
 
 /// uv prints `./x/../.venv-custom` as given; the directory it made is the
-/// lexically normalised one.
+/// lexically normalised one, as venvexec normalises it.
 fn normalize(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    venvexec::resolve::tools::normalize_lexically(p)
 }
 
 fn same(a: &Path, b: &Path) -> bool {
