@@ -191,27 +191,6 @@ fn json_output_is_valid_and_has_the_documented_keys() {
     assert!(checks.iter().any(|c| c["status"] == "fail"));
 }
 
-/// The shells on this machine that `venvexec env` must satisfy, with the
-/// `--shell` value each takes. A missing shell is skipped, and said so.
-fn shells() -> Vec<(&'static str, &'static str)> {
-    let mut found = Vec::new();
-    for (exe, flavour) in [
-        ("/bin/sh", "sh"),
-        ("/bin/dash", "sh"),
-        ("/bin/bash", "bash"),
-        ("/usr/bin/zsh", "zsh"),
-        ("/bin/zsh", "zsh"),
-        ("/usr/bin/fish", "fish"),
-    ] {
-        if Path::new(exe).exists() {
-            found.push((exe, flavour));
-        } else {
-            eprintln!("{exe} not installed: skipped");
-        }
-    }
-    found
-}
-
 #[test]
 fn env_lines_activate_an_awkward_path_in_every_shell() {
     let sb = Sandbox::new();

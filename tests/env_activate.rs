@@ -3,28 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-/// The shells on this machine with the `--shell` value each takes.
-fn shells() -> Vec<(&'static str, &'static str)> {
-    let mut found = Vec::new();
-    for (exe, flavour) in [
-        ("/bin/sh", "sh"),
-        ("/bin/dash", "sh"),
-        ("/bin/bash", "bash"),
-        ("/usr/bin/zsh", "zsh"),
-        ("/usr/bin/fish", "fish"),
-    ] {
-        if Path::new(exe).exists() {
-            found.push((exe, flavour));
-        } else {
-            eprintln!("{exe} not installed: skipped");
-        }
-    }
-    found
-}
 
 #[test]
 fn env_twice_then_deactivate_restores_the_shell_in_every_shell() {

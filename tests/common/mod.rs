@@ -462,3 +462,25 @@ pub fn echoed(args: &[OsString]) -> Vec<u8> {
     let parts: Vec<&[u8]> = args.iter().map(|a| a.as_encoded_bytes()).collect();
     parts.join(&b'\0')
 }
+
+/// The shells on this machine that `venvexec env` and `setup` must
+/// satisfy, with the `--shell` value each takes. A missing shell is
+/// skipped, and said so.
+pub fn shells() -> Vec<(&'static str, &'static str)> {
+    let mut found = Vec::new();
+    for (exe, flavour) in [
+        ("/bin/sh", "sh"),
+        ("/bin/dash", "sh"),
+        ("/bin/bash", "bash"),
+        ("/usr/bin/zsh", "zsh"),
+        ("/bin/zsh", "zsh"),
+        ("/usr/bin/fish", "fish"),
+    ] {
+        if Path::new(exe).exists() {
+            found.push((exe, flavour));
+        } else {
+            eprintln!("{exe} not installed: skipped");
+        }
+    }
+    found
+}
