@@ -3,6 +3,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod procfs;
+pub mod signals;
 
 use std::ffi::OsStr;
 use std::fs;
