@@ -5,6 +5,7 @@
 mod activated;
 mod explicit;
 pub mod inherited;
+pub mod process;
 pub mod project;
 pub mod servers;
 pub mod tools;
