@@ -29,7 +29,8 @@ pub enum Plan {
 }
 
 pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
-    let inputs = Inputs::from_process(None);
+    let mut inputs = Inputs::from_process(None);
+    inputs.program = Some(name.to_os_string());
     let cwd = inputs.cwd.as_deref().ok();
     let chain = chain::Chain::new(
         std::env::var_os(chain::DEPTH_VAR).as_deref(),

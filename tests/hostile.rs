@@ -60,19 +60,20 @@ fn assert_fails(o: &Output, code: i32, name: &str, says: &str) {
 // The working directory.
 
 #[test]
-fn a_deleted_working_directory_falls_through_to_the_system_python() {
+fn a_deleted_working_directory_is_said_and_falls_through_to_the_system_python() {
     let sb = Sandbox::new();
     let proj = sb.dir("proj");
     make_venv(&proj.join(".venv"), "proj");
     let gone = sb.dir("proj/gone");
     let script = format!(
-        "cd \"$1\" && rm -rf \"$1\" && python3 -c '{EXECUTABLE}' && exec \"$2\" which python3 -v"
+        "cd \"$1\" && rm -rf \"$1\" && python3 -c '{EXECUTABLE}' && \"$2\" which python3 -v && exec \"$2\" doctor --dir \"$3\""
     );
     let o = checked(
         fence(&mut sb.sh(&script, &proj), &sb)
             .arg("sh")
             .arg(&gone)
-            .arg(bin()),
+            .arg(bin())
+            .arg(&sb.shims),
     );
     assert!(o.status.success());
     let text = stdout(&o);
@@ -83,21 +84,29 @@ fn a_deleted_working_directory_falls_through_to_the_system_python() {
         text.contains("project: the working directory no longer exists"),
         "{text}"
     );
+    // Said, not passed over: doctor warns about it.
+    assert!(
+        text.lines().any(|l| l.starts_with("warn")
+            && l.contains("project: the working directory no longer exists")),
+        "{text}"
+    );
 }
 
 #[test]
-fn an_unreadable_parent_directory_is_noted_and_falls_through() {
+fn an_environment_above_a_directory_the_user_cannot_search_is_found_and_said() {
     let Some(them) = test_user(OTHER) else { return };
     let sb = Sandbox::new();
     chmod(&sb.root(), "0755");
     let locked = sb.dir("locked");
     chmod(&locked, "0700");
     let proj = sb.dir("locked/proj");
-    fake_env(&proj.join(".venv"));
+    let env = fake_env(&proj.join(".venv"));
+    let sub = sb.dir("locked/proj/sub");
     // The working directory is entered as root, then setpriv drops to the
-    // other user, who cannot look at any path through `locked`.
+    // other user, who can search proj and sub but not `locked`: `../.venv`
+    // is reachable from here, its absolute path is not.
     let drop_to = |args: &[&OsStr]| {
-        let mut c = sb.cmd("setpriv", &proj);
+        let mut c = sb.cmd("setpriv", &sub);
         fence(&mut c, &sb)
             .arg(format!("--reuid={}", them.0))
             .arg(format!("--regid={}", them.1))
@@ -126,9 +135,14 @@ fn an_unreadable_parent_directory_is_noted_and_falls_through() {
     assert!(o.status.success());
     let text = stdout(&o);
     assert!(text.starts_with(SYSTEM_PYTHON), "{text}");
+    // Found through `..`, and the reason it cannot run is named: CPython
+    // finds pyvenv.cfg from argv[0], an absolute path this user cannot use.
     assert!(
         text.contains(&format!(
-            "project {}: cannot be read: Permission denied",
+            "project {}: found, but cannot be used: {} cannot be searched by you (uid {}), so {} cannot be reached by its path",
+            env.display(),
+            locked.display(),
+            them.0,
             proj.display()
         )),
         "{text}"
@@ -136,12 +150,14 @@ fn an_unreadable_parent_directory_is_noted_and_falls_through() {
 }
 
 #[test]
-fn a_working_directory_deeper_than_path_max_is_handled() {
+fn a_working_directory_deeper_than_path_max_finds_the_environment_above_it() {
     let sb = fake_sandbox();
     let top = sb.dir("deep");
-    fake_env(&top.join(".venv"));
+    let env = fake_env(&top.join(".venv"));
     // 200 levels of 51 bytes: over 10,000 bytes, beyond PATH_MAX (4096),
-    // reached one relative chdir at a time (a shell's `cd` gives up).
+    // made and entered one relative mkdir/chdir at a time (a shell's `cd`
+    // gives up). No absolute path names it for the kernel (ENAMETOOLONG);
+    // the walk climbs with `..` from the working directory instead.
     let build = format!(
         "import os, subprocess, sys\n\
          for _ in range(200):\n    os.mkdir('{name}'); os.chdir('{name}')\n\
@@ -157,17 +173,16 @@ fn a_working_directory_deeper_than_path_max_is_handled() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    let first = text.lines().next().unwrap_or("");
-    // No path the kernel accepts names such a directory (ENAMETOOLONG):
-    // the shim falls through (finding the venv at the top would do too),
-    // and `which -v` says why.
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(interpreter(&env).as_str()), "{text}");
+    assert_eq!(lines.next(), Some(interpreter(&env).as_str()), "{text}");
     assert!(
-        first == "fell-through" || first == interpreter(&top.join(".venv")),
+        text.contains(&format!(
+            "reason: project environment .venv in {}",
+            top.display()
+        )),
         "{text}"
     );
-    if first == "fell-through" {
-        assert!(text.contains("File name too long"), "{text}");
-    }
 }
 
 #[test]
@@ -224,7 +239,7 @@ fn hostile_pyvenv_cfg_files_neither_stall_nor_crash_the_shim_or_doctor() {
                 .unwrap(),
             _ => fs::write(
                 &cfg,
-                "home\n= no key\n[section]\nhome = = /x\nversion\0= 3\n=\n",
+                "home\n= no key\n[section]\nhome = /nonexistent/= /x\nversion\0= 3\n=\n",
             )
             .unwrap(),
         }

@@ -48,7 +48,13 @@ fn run_in_env(
     init: bool,
     no_init: bool,
 ) -> anyhow::Result<u8> {
-    let inputs = Inputs::from_process(venv);
+    let mut inputs = Inputs::from_process(venv);
+    // What will run from the environment: a bare name from its bin/, else
+    // its python; the safety checks cover that file.
+    inputs.program = cmd
+        .first()
+        .filter(|c| !c.as_encoded_bytes().contains(&b'/'))
+        .cloned();
     let res = resolve::resolve(&inputs).map_err(Fail::from)?;
     let cwd = inputs.cwd.as_deref().ok();
     let Some(found) = res.found.as_ref() else {

@@ -39,7 +39,8 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         )
         .into());
     }
-    let inputs = Inputs::from_process(venv);
+    let mut inputs = Inputs::from_process(venv);
+    inputs.program = Some(args.name.clone());
     let (res, plan) = shim::decide(&args.name, &inputs, &Chain::start(exec::self_id()));
     let on_path = on_path(&args.name, inputs.cwd.as_deref().ok());
     if args.json {

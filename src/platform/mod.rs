@@ -1,6 +1,7 @@
 //! The few things that differ between unixes, behind one door, and the
 //! small readers of system formats that several modules share.
 
+pub mod fd;
 #[cfg(target_os = "linux")]
 pub mod procfs;
 pub mod signals;
@@ -147,18 +148,13 @@ pub fn io_phrase(e: &io::Error) -> String {
 /// bytes.
 pub const MARKER_LIMIT: u64 = 64 * 1024;
 
-/// A marker file's contents, capped. Only a regular file is opened: a FIFO
-/// planted under a marker's name would block `open` forever.
+/// A marker file's contents, capped. Opened once without blocking and
+/// checked on that descriptor: a FIFO planted under a marker's name, even
+/// one swapped in after a look at the name, never stalls the reader.
 pub fn read_marker(path: &Path) -> io::Result<Vec<u8>> {
-    if !fs::metadata(path)?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut buf = Vec::new();
-    read_capped(path, MARKER_LIMIT, &mut buf)?;
-    Ok(buf)
+    fd::read_marker(path, MARKER_LIMIT, true)?
+        .bytes
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"))
 }
 
 /// Appends `bytes` to the file at `path` with one `open` and one

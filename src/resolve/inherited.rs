@@ -419,7 +419,11 @@ mod linux {
         skipped: &mut Vec<Skip>,
     ) -> Step {
         let found_in = root.parent().unwrap_or(&root);
-        let env = match trust::discovered(&root, found_in, inp) {
+        let found_in = trust::FoundIn {
+            abs: found_in,
+            id: None,
+        };
+        let env = match trust::discovered(&root, &root, found_in, inp) {
             Ok(env) => env,
             Err(Refusal::NotEnv(why)) => {
                 skipped.push(Skip::new(
@@ -429,11 +433,19 @@ mod linux {
                 ));
                 return Step::Stop;
             }
+            Err(Refusal::Unreachable(why)) => {
+                skipped.push(Skip::walk_error(
+                    LABEL,
+                    &root,
+                    format_args!("(the environment of PID {pid}) cannot be used: {why}: stopped"),
+                ));
+                return Step::Stop;
+            }
             Err(Refusal::Untrusted(why)) => {
                 skipped.push(Skip::untrusted(
                     LABEL,
                     &root,
-                    found_in,
+                    found_in.abs,
                     format_args!("{why} (the environment of PID {pid})"),
                 ));
                 return Step::Stop;

@@ -32,7 +32,7 @@ pub struct Inputs {
     pub conda_prefix: Option<OsString>,
     pub conda_default_env: Option<OsString>,
     pub conda_root: Option<OsString>,
-    pub cwd: Result<PathBuf, String>,
+    pub cwd: Result<PathBuf, CwdError>,
     pub names: Option<OsString>,
     pub ceilings: Option<OsString>,
     pub safe_dirs: Option<OsString>,
@@ -44,6 +44,11 @@ pub struct Inputs {
     /// What the tool conventions of the project walk read.
     pub tools: tools::ToolVars,
     pub uid: u32,
+    /// The primary group, for the user-private-group rule of `trust`.
+    pub gid: u32,
+    /// The program the caller will run from the environment (the shim's
+    /// name), so that the safety checks cover that very file.
+    pub program: Option<OsString>,
     /// `VENVEXEC_QUIET`: no warnings (errors are still said).
     pub quiet: bool,
     /// `VENVEXEC_STRICT`: a Python-family name never falls through.
@@ -72,8 +77,9 @@ impl Inputs {
             inherit: false,
             process_managers: None,
             tools: tools::ToolVars::default(),
-            // SAFETY: getuid cannot fail.
-            uid: unsafe { libc::getuid() },
+            uid: crate::platform::fd::ids().0,
+            gid: crate::platform::fd::ids().1,
+            program: None,
             quiet: false,
             strict: false,
             log: None,
@@ -82,6 +88,7 @@ impl Inputs {
 
     pub fn from_process(venv_flag: Option<OsString>) -> Inputs {
         let var = |k: &str| std::env::var_os(k);
+        let (uid, gid) = crate::platform::fd::ids();
         Inputs {
             venv_flag,
             venv_var: var("VENVEXEC_VENV").filter(|v| !v.is_empty()),
@@ -90,7 +97,7 @@ impl Inputs {
             conda_prefix: var("CONDA_PREFIX").filter(|v| !v.is_empty()),
             conda_default_env: var("CONDA_DEFAULT_ENV"),
             conda_root: var("_CONDA_ROOT").or_else(|| var("CONDA_ROOT")),
-            cwd: std::env::current_dir().map_err(|e| describe_cwd_error(&e)),
+            cwd: std::env::current_dir().map_err(|e| CwdError::new(&e)),
             names: var("VENVEXEC_NAMES"),
             ceilings: var("VENVEXEC_CEILING_DIRS"),
             safe_dirs: var("VENVEXEC_SAFE_DIRS"),
@@ -98,8 +105,9 @@ impl Inputs {
             inherit: !var("VENVEXEC_NO_INHERIT").is_some_and(|v| is_truthy(&v)),
             process_managers: var("VENVEXEC_PROCESS_MANAGERS"),
             tools: tools::ToolVars::from_process(),
-            // SAFETY: getuid cannot fail.
-            uid: unsafe { libc::getuid() },
+            uid,
+            gid,
+            program: None,
             quiet: var("VENVEXEC_QUIET").is_some_and(|v| is_truthy(&v)),
             strict: var("VENVEXEC_STRICT").is_some_and(|v| is_truthy(&v)),
             log: var("VENVEXEC_LOG").filter(|v| !v.is_empty()),
@@ -118,11 +126,31 @@ pub fn is_truthy(v: &OsStr) -> bool {
         || b.eq_ignore_ascii_case(b"off"))
 }
 
-fn describe_cwd_error(e: &io::Error) -> String {
-    if e.kind() == io::ErrorKind::NotFound {
-        "the working directory no longer exists".into()
-    } else {
-        format!("the working directory cannot be read: {e}")
+/// Why the working directory's path is unknown. The project walk still
+/// runs when the directory is there (deeper than PATH_MAX, say): it looks
+/// things up relative to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CwdError {
+    /// The directory was removed: there is nothing to walk from.
+    pub gone: bool,
+    message: String,
+}
+
+impl CwdError {
+    fn new(e: &io::Error) -> CwdError {
+        let gone = e.kind() == io::ErrorKind::NotFound;
+        let message = if gone {
+            "the working directory no longer exists".into()
+        } else {
+            format!("the working directory's path cannot be read: {e}")
+        };
+        CwdError { gone, message }
+    }
+}
+
+impl fmt::Display for CwdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -532,7 +560,11 @@ fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
             project::names_shown(inp.names.as_deref()),
             cwd.display()
         )),
-        Err(why) => lines.push(format!("project: {why}")),
+        Err(why) if why.gone => lines.push(format!("project: {why}")),
+        Err(why) => lines.push(format!(
+            "project: {}, then the tool conventions, from the working directory upwards ({why})",
+            project::names_shown(inp.names.as_deref()),
+        )),
     }
     lines.push(inherited::checked(inp));
     lines

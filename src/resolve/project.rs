@@ -1,122 +1,222 @@
 //! Source 3: the project's environment, found by walking from the working
 //! directory up through its parents, like git finds `.git`.
 //!
-//! The walk uses the physical working directory (what `getcwd` returns,
-//! symlinks already resolved, like `pwd -P`), so it can never loop and a
-//! project reached through a symlink finds the `.venv` of its real location.
+//! The walk is physical (`pwd -P`): it climbs with `..` from the working
+//! directory itself, so it can never loop and a project reached through a
+//! symlink finds the `.venv` of its real location. When the working
+//! directory's path cannot be used (deeper than PATH_MAX, or below a
+//! directory the user cannot search), every lookup is relative to the
+//! working directory instead (`.venv`, `../.venv`, `../../.venv`): the
+//! kernel's handle on it is the one directory descriptor the walk needs.
+//! Absolute paths are needed only for what is found (the exec, argv[0],
+//! `VIRTUAL_ENV`) and for naming.
 
+use std::cell::OnceCell;
 use std::ffi::OsStr;
-use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::tools::{self, Tools};
-use super::trust::{self, Refusal};
+use super::trust::{self, FoundIn, Refusal};
 use super::{Found, Inputs, Skip, Source, Via};
+use crate::platform::fd;
 use crate::platform::split_list;
 use crate::venv;
 
 const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
 const LABEL: &str = "project";
+/// `../` per level: beyond this many levels a relative path would pass
+/// PATH_MAX (4096) itself. No real tree is that deep.
+const MAX_LEVELS: usize = 1300;
+
+/// One directory of the walk.
+pub struct Level {
+    /// How the walk reaches it: its absolute path, or when that does not
+    /// work, a path relative to the working directory (`..`, `../..`).
+    rel: PathBuf,
+    /// Its absolute path: from the working directory's, or asked of the
+    /// kernel the first time it is needed when that one is unknown.
+    abs: OnceCell<Result<PathBuf, String>>,
+    /// Device and inode, from the walk's own look at it.
+    id: (u64, u64),
+}
+
+impl Level {
+    /// Where the walk reaches `name` in this directory.
+    pub fn at(&self, name: impl AsRef<Path>) -> PathBuf {
+        if self.rel == Path::new(".") {
+            return name.as_ref().to_path_buf();
+        }
+        self.rel.join(name)
+    }
+
+    /// The directory's absolute path.
+    pub fn abs(&self) -> Result<&Path, &str> {
+        self.abs
+            .get_or_init(|| {
+                fd::absolute_dir(&self.rel)
+                    .map_err(|e| format!("its absolute path cannot be read: {e}"))
+            })
+            .as_ref()
+            .map(PathBuf::as_path)
+            .map_err(String::as_str)
+    }
+
+    /// The path users read for `name` here: absolute when known.
+    pub fn shown(&self, name: impl AsRef<Path>) -> PathBuf {
+        match self.abs.get() {
+            Some(Ok(abs)) => abs.join(name),
+            _ => self.at(name),
+        }
+    }
+
+    fn shown_dir(&self) -> PathBuf {
+        match self.abs.get() {
+            Some(Ok(abs)) => abs.clone(),
+            _ => self.rel.clone(),
+        }
+    }
+
+    fn found_in(&self) -> Option<FoundIn<'_>> {
+        Some(FoundIn {
+            abs: self.abs().ok()?,
+            id: Some(self.id),
+        })
+    }
+
+    /// The parent, or `None` at `/` (whose `..` is itself).
+    fn parent(&self, st: &fd::Stat) -> Option<Level> {
+        if st.id() == self.id {
+            return None;
+        }
+        let abs = OnceCell::new();
+        if let Some(Ok(a)) = self.abs.get() {
+            let _ = abs.set(Ok(a.parent().unwrap_or(a).to_path_buf()));
+        }
+        // A physical absolute path's parent is its lexical one.
+        let rel = if self.rel.is_absolute() {
+            self.rel.parent().unwrap_or(&self.rel).to_path_buf()
+        } else if self.rel == Path::new(".") {
+            PathBuf::from("..")
+        } else {
+            self.rel.join("..")
+        };
+        Some(Level {
+            rel,
+            abs,
+            id: st.id(),
+        })
+    }
+}
 
 pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     let cwd = match &inp.cwd {
-        Ok(cwd) => cwd,
-        Err(why) => {
+        Ok(cwd) => Some(cwd),
+        // Nothing to walk from: said, not passed over.
+        Err(why) if why.gone => {
             skipped.push(Skip::walk_error_note(LABEL, why));
             return None;
         }
+        Err(_) => None,
+    };
+    // By its path when that works; else (deeper than PATH_MAX, under a
+    // directory the user cannot search) from the working directory itself.
+    let by_path = cwd.and_then(|c| Some((c.clone(), fd::stat(c).ok()?)));
+    let (rel, start) = match by_path {
+        Some(found) => found,
+        None => match fd::stat(Path::new(".")) {
+            Ok(st) => (PathBuf::from("."), st),
+            Err(e) => {
+                skipped.push(failed(cwd.cloned(), format!("cannot be read: {e}")));
+                return None;
+            }
+        },
     };
     let names = names(inp.names.as_deref());
     let ceilings = ceilings(inp.ceilings.as_deref());
-    let start_dev = match fs::metadata(cwd) {
-        Ok(m) => m.dev(),
-        Err(e) => {
-            skipped.push(Skip::walk_error(LABEL, cwd, format!("cannot be read: {e}")));
-            return None;
-        }
+    let mut level = Level {
+        rel,
+        abs: OnceCell::new(),
+        id: start.id(),
     };
+    if let Some(cwd) = cwd {
+        let _ = level.abs.set(Ok(cwd.clone()));
+    }
 
     // Where each tool keeps its environments: looked up only once the
     // walk gets past the in-project names of the first directory, which is
     // where most calls end.
     let mut tools: Option<Tools> = None;
 
-    // One buffer for the whole walk: push a name, look, pop.
-    let mut dir = cwd.clone();
-    loop {
+    for _ in 0..MAX_LEVELS {
         // In one directory: the in-project directories first, then the
         // tool conventions (see tools::look for their order).
         let mut dotvenv_file = false;
         for name in &names {
-            dir.push(name);
-            let outcome = look(&dir, inp, skipped);
+            let outcome = look(&level, name, inp, skipped);
             // pipenv's `.venv` *file* naming the environment: knowing it
             // from this lstat saves the pipenv convention one per directory.
             dotvenv_file |= *name == ".venv" && matches!(outcome, Look::File);
-            dir.pop();
             match outcome {
                 Look::Nothing | Look::File => {}
-                Look::Found(env) => {
-                    return Some(Found {
-                        env,
-                        source: Source::Project {
-                            dir,
-                            via: Via::Dir(name.to_os_string()),
-                        },
-                    });
-                }
+                Look::Found(env) => return Some(found(&level, env, Via::Dir(name.to_os_string()))),
                 // As git does: an untrusted hit ends discovery here. Climbing
                 // on would hand the choice to whoever can write the parent.
                 Look::Untrusted => return None,
             }
         }
         let tools = tools.get_or_insert_with(|| Tools::new(inp));
-        match tools::look(&dir, tools, dotvenv_file, inp, skipped) {
+        match tools::look(&level, tools, dotvenv_file, inp, skipped) {
             None => {}
-            Some((Look::Found(env), via)) => {
-                return Some(Found {
-                    env,
-                    source: Source::Project { dir, via },
-                });
-            }
+            Some((Look::Found(env), via)) => return Some(found(&level, env, via)),
             Some((Look::Untrusted, _)) => return None,
             Some((Look::Nothing | Look::File, _)) => {}
         }
-        if !dir.pop() {
-            return None;
-        }
-        if ceilings.contains(&dir) {
+        let up = level.at("..");
+        let st = match fd::stat(&up) {
+            Ok(st) => st,
+            Err(e) => {
+                skipped.push(failed(
+                    Some(level.shown("..")),
+                    format!("cannot be read: {e}: the walk stopped"),
+                ));
+                return None;
+            }
+        };
+        level = level.parent(&st)?;
+        if ceilings.contains(&st.id()) {
             skipped.push(Skip::new(
                 LABEL,
-                &dir,
+                level.shown_dir(),
                 "is a VENVEXEC_CEILING_DIRS entry: the walk stopped below it",
             ));
             return None;
         }
-        if !inp.across_filesystems {
-            match fs::metadata(&dir) {
-                Ok(m) if m.dev() != start_dev => {
-                    skipped.push(Skip::new(
-                        LABEL,
-                        &dir,
-                        "is on another filesystem: the walk stopped (set VENVEXEC_ACROSS_FILESYSTEMS=1 to go on)",
-                    ));
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    skipped.push(Skip::walk_error(
-                        LABEL,
-                        &dir,
-                        format!("cannot be read: {e}"),
-                    ));
-                    return None;
-                }
-            }
+        if !inp.across_filesystems && st.dev != start.dev {
+            skipped.push(Skip::new(
+                LABEL,
+                level.shown_dir(),
+                "is on another filesystem: the walk stopped (set VENVEXEC_ACROSS_FILESYSTEMS=1 to go on)",
+            ));
+            return None;
         }
+    }
+    skipped.push(failed(
+        None,
+        format_args!(
+            "more than {MAX_LEVELS} directories above the working directory: the walk stopped"
+        ),
+    ));
+    None
+}
+
+fn found(level: &Level, env: venv::Env, via: Via) -> Found {
+    // A found environment was checked, which needed the absolute path.
+    let dir = level.abs().map(Path::to_path_buf).unwrap_or_default();
+    Found {
+        env,
+        source: Source::Project { dir, via },
     }
 }
 
@@ -129,23 +229,51 @@ pub enum Look {
     Untrusted,
 }
 
-/// Is `candidate` a usable, trusted environment? Notes why not.
-pub fn look(candidate: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
-    look_from(
-        candidate,
-        candidate.parent().unwrap_or(candidate),
-        inp,
-        skipped,
-    )
+/// Is `level/name` a usable, trusted environment? Notes why not.
+fn look(level: &Level, name: &OsStr, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
+    look_from(&level.at(name), Candidate::In(level, name), inp, skipped)
 }
 
-/// As [`look`], for an environment kept outside the project (poetry,
-/// pipenv, pyenv): `found_in` is the project directory that led to it.
-pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
+/// Where a candidate environment is, for the checks: in the directory of
+/// the walk, or at an absolute path (a tool's central directory).
+pub enum Candidate<'a> {
+    In(&'a Level, &'a OsStr),
+    At(&'a Level, PathBuf),
+}
+
+impl Candidate<'_> {
+    fn level(&self) -> &Level {
+        match self {
+            Candidate::In(l, _) | Candidate::At(l, _) => l,
+        }
+    }
+
+    /// For messages: absolute when that is known without asking.
+    fn shown(&self) -> PathBuf {
+        match self {
+            Candidate::In(l, name) => l.shown(name),
+            Candidate::At(_, p) if p.is_absolute() => p.clone(),
+            Candidate::At(l, p) => l.shown(p),
+        }
+    }
+
+    fn abs(&self) -> Result<PathBuf, &str> {
+        match self {
+            Candidate::In(l, name) => l.abs().map(|a| a.join(name)),
+            Candidate::At(_, p) if p.is_absolute() => Ok(p.clone()),
+            Candidate::At(l, p) => l.abs().map(|a| a.join(p)),
+        }
+    }
+}
+
+/// As [`look`], for a candidate that `at` reaches: `cand` says where it is
+/// and which directory of the walk led to it.
+pub fn look_from(at: &Path, cand: Candidate, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
     // The common case, nothing here, costs exactly one lstat.
-    match fs::symlink_metadata(candidate) {
+    let shown = || cand.shown();
+    match fd::lstat(at) {
         Ok(m) if m.is_file() => {
-            skipped.push(Skip::new(LABEL, candidate, venv::NotEnv::NotADirectory));
+            skipped.push(Skip::new(LABEL, shown(), venv::NotEnv::NotADirectory));
             return Look::File;
         }
         Ok(_) => {}
@@ -154,36 +282,72 @@ pub fn look_from(candidate: &Path, found_in: &Path, inp: &Inputs, skipped: &mut 
         Err(e) => {
             skipped.push(Skip::walk_error(
                 LABEL,
-                candidate,
+                shown(),
                 format!("cannot be read: {e}"),
             ));
             return Look::Nothing;
         }
     }
-    match trust::discovered(candidate, found_in, inp) {
+    let (root, found_in) = match (cand.abs(), cand.level().found_in()) {
+        (Ok(root), Some(found_in)) => (root, found_in),
+        (root, _) => {
+            let why = cand.level().abs().err().or(root.err()).unwrap_or("");
+            return unusable(&shown(), at, why, skipped);
+        }
+    };
+    let shown = root.clone();
+    match trust::discovered(at, &root, found_in, inp) {
         Ok(env) => Look::Found(env),
         Err(Refusal::NotEnv(venv::NotEnv::Missing)) => {
-            let to = venv::missing_link_target(candidate);
+            let to = venv::missing_link_target(at);
             skipped.push(Skip::new(
                 LABEL,
-                candidate,
+                &shown,
                 format!("is a dangling symlink ({} does not exist)", to.display()),
             ));
             Look::Nothing
         }
         Err(Refusal::NotEnv(why @ venv::NotEnv::Unreadable(_))) => {
-            skipped.push(Skip::walk_error(LABEL, candidate, why));
+            skipped.push(Skip::walk_error(LABEL, &shown, why));
             Look::Nothing
         }
         Err(Refusal::NotEnv(why)) => {
-            skipped.push(Skip::new(LABEL, candidate, why));
+            skipped.push(Skip::new(LABEL, &shown, why));
             Look::Nothing
         }
         Err(Refusal::Untrusted(why)) => {
-            skipped.push(Skip::untrusted(LABEL, candidate, found_in, why));
+            skipped.push(Skip::untrusted(LABEL, &shown, found_in.abs, why));
+            Look::Untrusted
+        }
+        Err(Refusal::Unreachable(why)) => {
+            skipped.push(failed(
+                Some(shown),
+                format!("found, but cannot be used: {why}"),
+            ));
             Look::Untrusted
         }
     }
+}
+
+/// The walk could not look: said as a warning, not passed over.
+fn failed(path: Option<PathBuf>, why: impl std::fmt::Display) -> Skip {
+    match path {
+        Some(p) => Skip::walk_error(LABEL, p, why),
+        None => Skip::walk_error_note(LABEL, why),
+    }
+}
+
+/// An environment the walk reached, but whose absolute path (needed to
+/// check it and to run it) cannot be known: the walk ends, and says so.
+fn unusable(shown: &Path, at: &Path, why: &str, skipped: &mut Vec<Skip>) -> Look {
+    if venv::probe(at, venv::Require::Marker).is_err() {
+        return Look::Nothing;
+    }
+    skipped.push(failed(
+        Some(shown.to_path_buf()),
+        format!("found, but cannot be used: {why}"),
+    ));
+    Look::Untrusted
 }
 
 /// `VENVEXEC_NAMES=.venv:venv`. Entries that are empty or are not a plain
@@ -205,13 +369,15 @@ fn names(var: Option<&OsStr>) -> Vec<&OsStr> {
 }
 
 /// `VENVEXEC_CEILING_DIRS`, like `GIT_CEILING_DIRECTORIES`: absolute
-/// entries, resolved to their physical path (the walk is physical too);
-/// entries that do not exist are ignored.
-fn ceilings(var: Option<&OsStr>) -> Vec<PathBuf> {
+/// entries, compared by identity (device and inode) with the directories
+/// of the physical walk; entries that do not exist are ignored.
+fn ceilings(var: Option<&OsStr>) -> Vec<(u64, u64)> {
     let Some(v) = var else { return Vec::new() };
     split_list(v)
         .filter(|p| Path::new(p).is_absolute())
-        .filter_map(|p| fs::canonicalize(p).ok())
+        .filter_map(|p| fd::stat(Path::new(p)).ok())
+        .filter(|st| st.is_dir())
+        .map(|st| st.id())
         .collect()
 }
 
@@ -237,14 +403,11 @@ mod proptests {
             }
         }
 
-        /// Any bytes: only absolute, existing, physical directories are
-        /// ceilings (so comparing them with the physical walk is exact).
+        /// Any bytes: no panic, and at most one ceiling per entry.
         #[test]
         fn ceilings_any_bytes(var in proptest::collection::vec(any::<u8>(), 0..256)) {
-            for c in ceilings(Some(OsStr::from_bytes(&var))) {
-                prop_assert!(c.is_absolute());
-                prop_assert_eq!(fs::canonicalize(&c).ok(), Some(c.clone()));
-            }
+            let entries = split_list(OsStr::from_bytes(&var)).count();
+            prop_assert!(ceilings(Some(OsStr::from_bytes(&var))).len() <= entries);
         }
     }
 }
@@ -273,6 +436,6 @@ mod tests {
     #[test]
     fn ceilings_ignore_relative_and_missing() {
         let c = ceilings(Some(OsStr::new("relative:/definitely/not/here::/")));
-        assert_eq!(c, [PathBuf::from("/")]);
+        assert_eq!(c, [fd::stat(Path::new("/")).unwrap().id()]);
     }
 }

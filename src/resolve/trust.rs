@@ -1,108 +1,161 @@
 //! Who may plant an environment that venvexec runs on its own initiative.
 //!
-//! Like git after CVE-2022-24765 (`safe.directory`): an environment that
-//! was *discovered* (not named or activated by the user) is only used when
-//! the user, or root, owns it and nobody else can write its interpreter.
-//! Otherwise anyone who can create `/tmp/x/.venv` runs code as whoever
-//! types `python` in `/tmp/x`.
+//! Like git after CVE-2022-24765 (`safe.directory`) and OpenSSH's
+//! `StrictModes`: an environment that was *discovered* (not named or
+//! activated by the user) is used only when everything that decides which
+//! code runs belongs to the user or to root and is writable by no one else:
+//!
+//! - every directory from `/` down to the directory the environment was
+//!   found in, and from there to the interpreter, links followed one by
+//!   one (whoever can write a directory can swap what is below it; a
+//!   sticky directory such as `/tmp` protects only the entries the attacker
+//!   does not own, and every entry passed must be the user's or root's);
+//! - every link on the way (a symlinked `.venv`, `bin/python3 ->
+//!   /usr/bin/python3.11`) and what it points at;
+//! - every pointer file read on the way (`.pdm-python`, pipenv's `.venv`,
+//!   `.python-version`, `pyproject.toml`, poetry's `envs.toml`), checked on
+//!   the descriptor that is then read;
+//! - the program that will be exec'd and, for a script, the interpreter its
+//!   `#!` line names;
+//! - `pyvenv.cfg`, the `home` it names (CPython takes its standard library
+//!   from there) and the environment's `site-packages` (a `.pth` file there
+//!   runs code at every start).
+//!
+//! A path that does not exist is safe only when nobody else could create
+//! it: its deepest existing directory must be writable by no one else.
+//!
+//! Why checking paths, then exec'ing by path, leaves nothing to swap: the
+//! checks go from `/` downwards, and each directory passed is one that
+//! only the user or root can change (or a sticky one whose entry is theirs,
+//! which nobody else may rename or remove). So once a directory is
+//! checked, every later lookup through it, by the kernel at `execve` or by
+//! CPython following argv[0] to `pyvenv.cfg`, `home` and `site-packages`,
+//! finds the entries that were checked. The only people who can change
+//! the answer afterwards are the user and root, whom the rule trusts
+//! anyway. Files that are *read* (pointers, `pyvenv.cfg`, a script's first
+//! line) are opened once, without following a link and without blocking,
+//! and checked with `fstat` on that descriptor.
 
-use std::ffi::OsStr;
-use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 use super::Inputs;
-use crate::platform::split_list;
-use crate::venv::{self, Env, NotEnv, Require};
+use crate::platform::fd::{self, Stat};
+use crate::platform::{MARKER_LIMIT, split_list};
+use crate::venv::{self, Env, EnvKind, NotEnv, Require};
 
 /// Why an environment venvexec found on its own is not used.
 pub enum Refusal {
     /// Not a marked environment (`pyvenv.cfg` or `conda-meta/`).
     NotEnv(NotEnv),
-    /// An environment, but [`check`] refused it; the reason.
+    /// An environment, but the checks refused it; the reason.
     Untrusted(String),
+    /// Reached from the working directory, but not by its absolute path (a
+    /// directory above it cannot be searched): neither the exec nor
+    /// CPython's own lookups from argv[0] could reach it.
+    Unreachable(String),
+}
+
+/// The directory that led to a discovered environment.
+#[derive(Debug, Clone, Copy)]
+pub struct FoundIn<'a> {
+    pub abs: &'a Path,
+    /// Device and inode as the walk saw it: the checked path must name
+    /// that very directory.
+    pub id: Option<(u64, u64)>,
 }
 
 /// The one policy for every environment venvexec finds on its own (the
 /// project walk, the tool conventions, an ancestor process): it must carry
-/// a marker, and pass [`check`]. `found_in` is the directory that led to it.
-pub fn discovered(root: &Path, found_in: &Path, inp: &Inputs) -> Result<Env, Refusal> {
-    let env = venv::probe(root, Require::Marker).map_err(Refusal::NotEnv)?;
-    check(&env, found_in, inp.uid, inp.safe_dirs.as_deref()).map_err(Refusal::Untrusted)?;
-    Ok(env)
+/// a marker, and pass the checks. `probe_at` is where the caller can reach
+/// it (relative to the working directory, or absolute); `root` is its
+/// absolute path, which the checks, the exec and CPython all use.
+pub fn discovered(
+    probe_at: &Path,
+    root: &Path,
+    found_in: FoundIn,
+    inp: &Inputs,
+) -> Result<Env, Refusal> {
+    let mut env = venv::probe(probe_at, Require::Marker).map_err(Refusal::NotEnv)?;
+    env.root = root.to_path_buf();
+    if is_listed_safe(root, found_in.abs, inp.safe_dirs.as_deref()) {
+        return Ok(env);
+    }
+    let mut v = Verifier::new(inp);
+    let checked = v
+        .found_in(found_in)
+        .and_then(|()| v.env(&env, inp.program.as_deref()));
+    match checked {
+        Ok(()) => Ok(env),
+        Err(why) if v.unreachable => Err(Refusal::Unreachable(why)),
+        Err(why) => Err(Refusal::Untrusted(why)),
+    }
 }
 
-/// `Err(reason)` when the environment must not be used. `found_in` is the
-/// directory the environment was discovered from (the project directory).
-pub fn check(
-    env: &Env,
-    found_in: &Path,
-    uid: u32,
-    safe_dirs: Option<&OsStr>,
-) -> Result<(), String> {
-    if is_listed_safe(&env.root, found_in, safe_dirs) {
-        return Ok(());
-    }
-    // SAFETY: getgid cannot fail.
-    let gid = unsafe { libc::getgid() };
-    let meta =
-        fs::metadata(found_in).map_err(|e| format!("cannot check {}: {e}", found_in.display()))?;
-    owned_by_us(found_in, &meta, uid)?;
-    // What decides which code runs: the root (whoever can write it can
-    // swap `bin/` or `pyvenv.cfg`), `pyvenv.cfg` (its `home` picks the
-    // standard library), `bin/` and the interpreter (followed through
-    // symlinks: what matters is the file that would run).
-    let mut paths: Vec<PathBuf> = vec![env.root.clone()];
-    paths.extend(env.config());
-    paths.push(env.bin());
-    paths.push(env.python());
-    for path in &paths {
-        let meta = match fs::metadata(path) {
-            Ok(m) => m,
-            // The root is known to exist; a part that is missing or
-            // dangling is reported when it is run, not here.
-            Err(_) if path != &env.root => continue,
-            Err(e) => return Err(format!("cannot check {}: {e}", path.display())),
-        };
-        owned_by_us(path, &meta, uid)?;
-        not_writable_by_others(path, &meta, gid)?;
-    }
-    Ok(())
+/// A pointer file read during the walk.
+pub enum Pointer {
+    Absent,
+    /// There, but not something to read (a FIFO, a directory, a link that
+    /// cannot be checked): the reason.
+    Unusable(String),
+    Untrusted(String),
+    Bytes(Vec<u8>),
 }
 
-fn owned_by_us(path: &Path, meta: &fs::Metadata, uid: u32) -> Result<(), String> {
-    let owner = meta.uid();
-    if owner != uid && owner != 0 {
-        return Err(format!(
-            "{} is owned by uid {owner}, not by you (uid {uid})",
-            path.display()
-        ));
+/// Reads the pointer file `at` (how the walk reaches it) that a
+/// convention of a project directory follows. `abs` gives its absolute
+/// path and `found_in` the project directory's, asked only when the file
+/// is there. It must be a regular file of the user's or root's that nobody
+/// else can write, checked on the descriptor that is read. A symlink is
+/// followed only when the link and every directory to its target pass.
+pub fn read_pointer(
+    at: &Path,
+    abs: impl Fn() -> Option<PathBuf>,
+    found_in: impl Fn() -> Option<PathBuf>,
+    inp: &Inputs,
+) -> Pointer {
+    let marker = match fd::read_marker(at, MARKER_LIMIT, false) {
+        Ok(m) => m,
+        Err(e) if is_missing(&e) => return Pointer::Absent,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let Some(abs) = abs() else {
+                return Pointer::Unusable("is a symlink, and its absolute path is unknown".into());
+            };
+            let mut v = Verifier::new(inp);
+            let real = match v.resolve(&abs) {
+                Ok(Some((real, _))) => real,
+                Ok(None) => return Pointer::Absent,
+                Err(why) if !listed(&found_in, inp) => return Pointer::Untrusted(why),
+                Err(why) => return Pointer::Unusable(why),
+            };
+            match fd::read_marker(&real, MARKER_LIMIT, false) {
+                Ok(m) => m,
+                Err(e) => return Pointer::Unusable(format!("cannot be read: {e}")),
+            }
+        }
+        Err(e) => return Pointer::Unusable(format!("cannot be read: {e}")),
+    };
+    let Some(bytes) = marker.bytes else {
+        return Pointer::Unusable("is not a regular file".into());
+    };
+    let v = Verifier::new(inp);
+    let shown = abs().unwrap_or_else(|| at.to_path_buf());
+    let checked = v
+        .owned(&shown, &marker.stat)
+        .and_then(|()| v.private(&shown, &marker.stat));
+    match checked {
+        Err(why) if !listed(&found_in, inp) => Pointer::Untrusted(why),
+        _ => Pointer::Bytes(bytes),
     }
-    Ok(())
 }
 
-/// Writable by others is always refused. Writable by the group is refused
-/// unless the group is the user's own primary group: with user private
-/// groups (Debian/Ubuntu `USERGROUPS_ENAB`, umask 002) every venv a user
-/// makes is group-writable by a group that holds only them, and refusing
-/// those would refuse every environment on such a machine.
-fn not_writable_by_others(path: &Path, meta: &fs::Metadata, gid: u32) -> Result<(), String> {
-    let mode = meta.mode();
-    let by_others = mode & 0o002 != 0;
-    let by_a_foreign_group = mode & 0o020 != 0 && meta.gid() != gid;
-    if by_others || by_a_foreign_group {
-        let group = if by_others {
-            String::new()
-        } else {
-            format!(", and group {} is not your primary group", meta.gid())
-        };
-        return Err(format!(
-            "{} is writable by group or others (mode {:04o}{group})",
-            path.display(),
-            mode & 0o7777
-        ));
-    }
-    Ok(())
+fn listed(found_in: &impl Fn() -> Option<PathBuf>, inp: &Inputs) -> bool {
+    found_in().is_some_and(|d| is_listed_safe(&d, &d, inp.safe_dirs.as_deref()))
+}
+
+fn is_missing(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
 /// The hint printed with every refusal.
@@ -111,6 +164,376 @@ pub fn hint(env_root: &Path) -> String {
         "if you trust it, add it to VENVEXEC_SAFE_DIRS (export VENVEXEC_SAFE_DIRS={}), or use `*` to trust every directory",
         env_root.display()
     )
+}
+
+/// How deep `#!` lines may nest: the kernel's own limit
+/// (BINPRM_MAX_RECURSION) is 4.
+const MAX_SCRIPTS: usize = 4;
+/// Links followed in one path before giving up, as the kernel's ELOOP.
+const MAX_LINKS: usize = 40;
+/// A `#!` line longer than this is cut by the kernel anyway (256 since
+/// Linux 5.1).
+const SHEBANG_LIMIT: u64 = 256;
+/// CPython stops reading `pyvenv.cfg` at 32 KiB.
+const CONFIG_LIMIT: u64 = 32 * 1024 + 1;
+
+/// Checks paths for one resolution, remembering the directories already
+/// passed so that chains sharing a prefix (`/usr/bin`, the environment)
+/// cost one `lstat` per directory in all.
+pub struct Verifier {
+    uid: u32,
+    gid: u32,
+    /// Directories already gone through, owner checked (the check of what
+    /// is below them is in `passed`).
+    seen: Vec<(PathBuf, Stat)>,
+    passed: Vec<PathBuf>,
+    /// The last refusal was a directory the user cannot search.
+    unreachable: bool,
+}
+
+impl Verifier {
+    pub fn new(inp: &Inputs) -> Verifier {
+        Verifier {
+            uid: inp.uid,
+            gid: inp.gid,
+            seen: Vec::new(),
+            passed: Vec::new(),
+            unreachable: false,
+        }
+    }
+
+    /// The directory the environment was found in, and every directory
+    /// above it: whoever can write one of them can swap what the walk
+    /// found for something else before it is run.
+    fn found_in(&mut self, found_in: FoundIn) -> Result<(), String> {
+        let (real, st) = self
+            .resolve(found_in.abs)?
+            .ok_or_else(|| format!("{} no longer exists", found_in.abs.display()))?;
+        if let Some(id) = found_in.id {
+            if id != st.id() {
+                return Err(format!(
+                    "{} is not the directory the walk looked in (it was moved meanwhile)",
+                    found_in.abs.display()
+                ));
+            }
+        }
+        self.ancestor(&real, &st)
+    }
+
+    /// Everything under the environment that decides what runs.
+    fn env(&mut self, env: &Env, program: Option<&OsStr>) -> Result<(), String> {
+        let (root, _) = self
+            .private_dir(&env.root)?
+            .ok_or_else(|| format!("{} no longer exists", env.root.display()))?;
+        match env.kind {
+            EnvKind::Venv => self.config(&root)?,
+            EnvKind::Conda => {
+                self.private_dir(&root.join("conda-meta"))?;
+            }
+            EnvKind::Prefix => {}
+        }
+        let (bin, _) = self
+            .private_dir(&root.join("bin"))?
+            .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
+        // The program asked for, and the interpreter, which a script's
+        // `#!` line (or pip's `/bin/sh` trampoline for long paths) runs.
+        let mut programs: Vec<OsString> = Vec::new();
+        if let Some(p) = program.filter(|p| is_plain_name(p)) {
+            programs.push(p.to_os_string());
+        }
+        if let Some(python) = env.python().file_name() {
+            programs.push(python.to_os_string());
+        }
+        programs.dedup();
+        for p in &programs {
+            self.program(&bin.join(p))?;
+        }
+        self.site_packages(&root)
+    }
+
+    /// `pyvenv.cfg`, read once from the descriptor it was checked on, and
+    /// the `home` it names: CPython looks for its standard library from
+    /// there, so a `home` someone else can write runs their code. (CPython
+    /// first looks for `bin/pyvenv.cfg`; `bin/` is checked, so only the
+    /// user or root could have put one there.)
+    fn config(&mut self, root: &Path) -> Result<(), String> {
+        let path = root.join("pyvenv.cfg");
+        let m = fd::read_marker(&path, CONFIG_LIMIT, false)
+            .map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        let Some(bytes) = m.bytes else {
+            return Err(format!("{} is not a regular file", path.display()));
+        };
+        self.owned(&path, &m.stat)?;
+        self.private(&path, &m.stat)?;
+        let Some(home) = venv::parse_config(&bytes).home.filter(|h| !h.is_empty()) else {
+            return Ok(());
+        };
+        let home = PathBuf::from(home);
+        if !home.is_absolute() {
+            return Err(format!(
+                "{} names a relative home ({}), which Python would look up from the working directory",
+                path.display(),
+                home.display()
+            ));
+        }
+        self.private_dir(&home).map(|_| ())
+    }
+
+    /// The program at `path`, each link of its chain, and for a script
+    /// the interpreter of its `#!` line, and so on as the kernel nests them.
+    fn program(&mut self, path: &Path) -> Result<(), String> {
+        let mut current = path.to_path_buf();
+        for _ in 0..MAX_SCRIPTS {
+            let Some((real, st)) = self.resolve(&current)? else {
+                // Missing or dangling: nothing runs, the shim says so.
+                return Ok(());
+            };
+            self.private(&real, &st)?;
+            let Some(next) = self.shebang(&real)? else {
+                return Ok(());
+            };
+            current = next;
+        }
+        Ok(())
+    }
+
+    /// The interpreter a script names, when it is one.
+    fn shebang(&self, real: &Path) -> Result<Option<PathBuf>, String> {
+        let Ok(m) = fd::read_marker(real, SHEBANG_LIMIT, false) else {
+            // Not readable to us: not to the kernel's `#!` reader either.
+            return Ok(None);
+        };
+        let Some(line) = m.bytes.as_deref().and_then(|b| b.strip_prefix(b"#!")) else {
+            return Ok(None);
+        };
+        let line = line.split(|&b| b == b'\n').next().unwrap_or(b"");
+        let Some(interp) = line
+            .split(|b| *b == b' ' || *b == b'\t')
+            .find(|w| !w.is_empty())
+        else {
+            return Ok(None);
+        };
+        let interp = Path::new(OsStr::from_bytes(interp));
+        if !interp.is_absolute() {
+            return Err(format!(
+                "{} names a relative interpreter ({}), which the kernel looks up from the working directory",
+                real.display(),
+                interp.display()
+            ));
+        }
+        Ok(Some(interp.to_path_buf()))
+    }
+
+    /// `lib/pythonX.Y/site-packages` (and `lib64`'s, when it is not the
+    /// usual link to `lib`): a `.pth` file or `sitecustomize` there runs
+    /// at every start of the interpreter.
+    fn site_packages(&mut self, root: &Path) -> Result<(), String> {
+        for lib in ["lib", "lib64"] {
+            let path = root.join(lib);
+            // Missing is fine: the root is checked, nobody else can add it.
+            let Ok(st) = fd::lstat(&path) else { continue };
+            if st.is_symlink() && std::fs::read_link(&path).is_ok_and(|t| t == Path::new("lib")) {
+                continue;
+            }
+            let Some((real, _)) = self.private_dir(&path)? else {
+                continue;
+            };
+            let names =
+                fd::list_dir(&real).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+            for name in names.iter().filter(|n| n.as_bytes().starts_with(b"python")) {
+                let version = real.join(name);
+                if self.private_dir(&version)?.is_some() {
+                    self.private_dir(&version.join("site-packages"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A directory of the environment's own (or `home`): it must pass, be
+    /// a directory, and be writable by no one else, sticky or not.
+    fn private_dir(&mut self, path: &Path) -> Result<Option<(PathBuf, Stat)>, String> {
+        let Some((real, st)) = self.resolve(path)? else {
+            return Ok(None);
+        };
+        if !st.is_dir() {
+            return Err(format!("{} is not a directory", path.display()));
+        }
+        self.private(path, &st)?;
+        Ok(Some((real, st)))
+    }
+
+    /// Follows `path` from `/`, one component at a time, checking each
+    /// directory passed and each link followed. Returns the physical path
+    /// and inode of what it names, owned by the user or root; `None` when it
+    /// does not exist and nobody else could create it.
+    pub fn resolve(&mut self, path: &Path) -> Result<Option<(PathBuf, Stat)>, String> {
+        if !path.is_absolute() {
+            return Err(format!("{} is not an absolute path", path.display()));
+        }
+        let mut todo: Vec<OsString> = components(path);
+        todo.reverse();
+        let mut real = PathBuf::from("/");
+        let mut st = self.root_dir()?;
+        let mut links = 0;
+        while let Some(name) = todo.pop() {
+            if name == ".." {
+                real.pop();
+                st = fd::lstat(&real).map_err(|e| cannot_check(&real, &e))?;
+                continue;
+            }
+            // Going below `real`: it must be a directory that only the
+            // user or root can change (or a sticky one, whose entries the
+            // next step checks).
+            self.pass(&real, &st)?;
+            let next = real.join(&name);
+            if let Some((_, st_seen)) = self.seen.iter().find(|(p, _)| *p == next) {
+                real = next;
+                st = *st_seen;
+                continue;
+            }
+            let next_st = match fd::lstat(&next) {
+                Ok(s) => s,
+                Err(e) if is_missing(&e) => {
+                    // Nothing there: only the owner of `real` may create it.
+                    self.private(&real, &st)?;
+                    return Ok(None);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                    self.unreachable = true;
+                    return Err(format!(
+                        "{} cannot be searched by you (uid {}), so {} cannot be reached by its path",
+                        real.display(),
+                        self.uid,
+                        path.display()
+                    ));
+                }
+                Err(e) => return Err(cannot_check(&next, &e)),
+            };
+            self.owned(&next, &next_st)?;
+            if next_st.is_symlink() {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(format!(
+                        "{}: too many levels of symbolic links",
+                        path.display()
+                    ));
+                }
+                let target = std::fs::read_link(&next).map_err(|e| cannot_check(&next, &e))?;
+                let mut more = components(&target);
+                more.reverse();
+                todo.extend(more);
+                if target.is_absolute() {
+                    real = PathBuf::from("/");
+                    st = self.root_dir()?;
+                }
+                continue;
+            }
+            if next_st.is_dir() {
+                self.seen.push((next.clone(), next_st));
+            }
+            real = next;
+            st = next_st;
+        }
+        Ok(Some((real, st)))
+    }
+
+    fn root_dir(&mut self) -> Result<Stat, String> {
+        let root = Path::new("/");
+        if let Some((_, st)) = self.seen.iter().find(|(p, _)| p == root) {
+            return Ok(*st);
+        }
+        let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
+        self.owned(root, &st)?;
+        self.seen.push((root.to_path_buf(), st));
+        Ok(st)
+    }
+
+    /// `dir` is passed through on the way down: owned by the user or root,
+    /// and writable by no one else unless sticky. Remembered once checked.
+    fn pass(&mut self, dir: &Path, st: &Stat) -> Result<(), String> {
+        if self.passed.iter().any(|p| p == dir) {
+            return Ok(());
+        }
+        if !st.is_dir() {
+            // The kernel would say ENOTDIR; so does the caller's lstat.
+            return Ok(());
+        }
+        self.owned(dir, st)?;
+        self.ancestor(dir, st)?;
+        self.passed.push(dir.to_path_buf());
+        Ok(())
+    }
+
+    fn ancestor(&self, dir: &Path, st: &Stat) -> Result<(), String> {
+        self.owned(dir, st)?;
+        if st.is_sticky() {
+            return Ok(());
+        }
+        self.private(dir, st)
+    }
+
+    fn owned(&self, path: &Path, st: &Stat) -> Result<(), String> {
+        if st.uid != self.uid && st.uid != 0 {
+            return Err(format!(
+                "{} is owned by uid {}, not by you (uid {})",
+                path.display(),
+                st.uid,
+                self.uid
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writable by others is always refused. Writable by the group is
+    /// refused unless the group is the user's own primary group: with user
+    /// private groups (Debian/Ubuntu `USERGROUPS_ENAB`, umask 002) every
+    /// venv a user makes is group-writable by a group that holds only them,
+    /// and refusing those would refuse every environment on such a machine.
+    fn private(&self, path: &Path, st: &Stat) -> Result<(), String> {
+        if st.is_symlink() {
+            // A link's own mode means nothing; its target is checked.
+            return Ok(());
+        }
+        let mode = st.mode;
+        let by_others = mode & 0o002 != 0;
+        let by_a_foreign_group = mode & 0o020 != 0 && st.gid != self.gid;
+        if by_others || by_a_foreign_group {
+            let group = if by_others {
+                String::new()
+            } else {
+                format!(", and group {} is not your primary group", st.gid)
+            };
+            return Err(format!(
+                "{} is writable by group or others (mode {:04o}{group})",
+                path.display(),
+                mode & 0o7777
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn cannot_check(path: &Path, e: &std::io::Error) -> String {
+    format!("cannot check {}: {e}", path.display())
+}
+
+/// The names of `path` in order, `.` dropped and `..` kept (it is resolved
+/// physically, after the links before it).
+fn components(path: &Path) -> Vec<OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A program name as the shims use it: one path component.
+fn is_plain_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty() && b != b"." && b != b".." && !b.contains(&b'/')
 }
 
 /// `VENVEXEC_SAFE_DIRS` is colon-separated; an entry matches the
@@ -142,6 +565,23 @@ mod tests {
         assert!(is_listed_safe(root, found, Some(OsStr::new("/x::/p/"))));
         assert!(is_listed_safe(root, found, Some(OsStr::new("/p/.venv"))));
         assert!(!is_listed_safe(root, found, Some(OsStr::new("/p/sub:/"))));
+    }
+
+    #[test]
+    fn components_keep_dotdot_and_drop_dot() {
+        assert_eq!(
+            components(Path::new("/a/./b/../c")),
+            ["a", "b", "..", "c"].map(OsString::from)
+        );
+        assert_eq!(components(Path::new("lib")), [OsString::from("lib")]);
+    }
+
+    #[test]
+    fn plain_names() {
+        assert!(is_plain_name(OsStr::new("pip3")));
+        for bad in ["", ".", "..", "a/b", "/x"] {
+            assert!(!is_plain_name(OsStr::new(bad)), "{bad}");
+        }
     }
 }
 

@@ -24,7 +24,8 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::project::Look;
+use super::project::{Level, Look};
+use super::trust::{self, Pointer};
 use super::{Inputs, Skip, Via};
 
 /// The variables the tool conventions read, snapshotted with the rest.
@@ -114,26 +115,26 @@ impl Tools {
 /// claims this directory.
 /// `dotvenv_file`: the walk saw a regular file named `.venv` here.
 pub fn look(
-    dir: &Path,
+    level: &Level,
     tools: &Tools,
     dotvenv_file: bool,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    if let Some(hit) = uv::look(dir, inp, skipped) {
+    if let Some(hit) = uv::look(level, inp, skipped) {
         return Some(hit);
     }
-    let project = pyproject::InDir::new(dir);
-    if let Some(hit) = pdm::look(dir, tools.pdm_venvs.as_deref(), &project, inp, skipped) {
+    let project = pyproject::InDir::new(level, inp);
+    if let Some(hit) = pdm::look(level, tools.pdm_venvs.as_deref(), &project, inp, skipped) {
         return Some(hit);
     }
     if let Some(venvs) = &tools.poetry_venvs
-        && let Some(hit) = poetry::look(dir, venvs, &project, inp, skipped)
+        && let Some(hit) = poetry::look(level, venvs, &project, inp, skipped)
     {
         return Some(hit);
     }
     if let Some(hit) = pipenv::look(
-        dir,
+        level,
         tools.pipenv_venvs.as_deref(),
         dotvenv_file,
         inp,
@@ -142,17 +143,89 @@ pub fn look(
         return Some(hit);
     }
     if let Some(versions) = &tools.pyenv_versions
-        && let Some(hit) = pyenv::look(dir, versions, inp, skipped)
+        && let Some(hit) = pyenv::look(level, versions, inp, skipped)
     {
         return Some(hit);
     }
     None
 }
 
-/// Reads a small marker file; `None` when it is absent, not a regular
-/// file, or unreadable.
-pub fn read_small(path: &Path) -> Option<Vec<u8>> {
-    crate::platform::read_marker(path).ok()
+/// A pointer file a convention reads.
+pub enum Read {
+    /// Not there, or not something to read (noted).
+    Absent,
+    /// Someone else could have written it: noted, and the walk ends here,
+    /// as for an untrusted environment.
+    Untrusted,
+    Bytes(Vec<u8>),
+}
+
+impl Read {
+    /// The untrusted answer as the convention's own: `Some` ends the walk.
+    pub fn refused(via: Via) -> Option<(Look, Via)> {
+        Some((Look::Untrusted, via))
+    }
+}
+
+/// Reads the pointer file `name` of the walk's directory `level`, for
+/// the convention `label`; every answer but the contents is noted.
+pub fn read_pointer(
+    level: &Level,
+    name: &str,
+    label: &'static str,
+    inp: &Inputs,
+    skipped: &mut Vec<Skip>,
+) -> Read {
+    let found_in = || level.abs().ok().map(Path::to_path_buf);
+    let abs = || found_in().map(|d| d.join(name));
+    read_noted(&level.at(name), abs, found_in, label, inp, skipped)
+}
+
+/// As [`read_pointer`], for a file at an absolute path (a tool's central
+/// directory) that a convention of the project `level` reads.
+pub fn read_pointer_at(
+    path: &Path,
+    level: &Level,
+    label: &'static str,
+    inp: &Inputs,
+    skipped: &mut Vec<Skip>,
+) -> Read {
+    let found_in = || level.abs().ok().map(Path::to_path_buf);
+    read_noted(
+        path,
+        || Some(path.to_path_buf()),
+        found_in,
+        label,
+        inp,
+        skipped,
+    )
+}
+
+fn read_noted(
+    at: &Path,
+    abs: impl Fn() -> Option<PathBuf>,
+    found_in: impl Fn() -> Option<PathBuf>,
+    label: &'static str,
+    inp: &Inputs,
+    skipped: &mut Vec<Skip>,
+) -> Read {
+    let shown = || abs().unwrap_or_else(|| at.to_path_buf());
+    match trust::read_pointer(at, &abs, &found_in, inp) {
+        Pointer::Absent => Read::Absent,
+        Pointer::Bytes(b) => Read::Bytes(b),
+        Pointer::Unusable(why) => {
+            skipped.push(Skip::new(label, shown(), why));
+            Read::Absent
+        }
+        Pointer::Untrusted(why) => {
+            // Trusting the project directory is what accepts its pointers.
+            let dir = found_in().unwrap_or_else(shown);
+            let mut skip = Skip::untrusted(label, shown(), &dir, &why);
+            skip.why = format!("not trusted: {why}; {}", trust::hint(&dir));
+            skipped.push(skip);
+            Read::Untrusted
+        }
+    }
 }
 
 /// The first non-empty, non-comment line of a marker file, trimmed.

@@ -4,13 +4,13 @@
 //! under `<data dir>/pdm/venvs`.
 
 use std::ffi::OsString;
-use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Look, look_from};
+use super::super::project::{Candidate, Level, Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, first_line, hash, newest_with_prefix, pyproject, read_small};
+use super::{Read, ToolVars, first_line, hash, newest_with_prefix, pyproject, read_pointer};
+use crate::platform::fd;
 use crate::venv;
 
 /// pdm's default `venv.location` (the setting lives in pdm's config file,
@@ -20,26 +20,31 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 }
 
 pub fn look(
-    dir: &Path,
+    level: &Level,
     venvs: Option<&Path>,
     project: &pyproject::InDir,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let marker = dir.join(".pdm-python");
-    if let Some(bytes) = read_small(&marker) {
+    let bytes = match read_pointer(level, ".pdm-python", "pdm", inp, skipped) {
+        Read::Bytes(b) => Some(b),
+        Read::Untrusted => return Read::refused(Via::Pdm(level.shown(".pdm-python"))),
+        Read::Absent => None,
+    };
+    if let Some(bytes) = bytes {
+        let marker = level.shown(".pdm-python");
         // PDM_PYTHON overrides the file, as it does for pdm itself.
         let python: PathBuf = match &inp.tools.pdm_python {
             Some(p) => PathBuf::from(p),
             None => PathBuf::from(first_line(&bytes)?),
         };
-        let python = if python.is_relative() {
-            dir.join(python)
+        let at = if python.is_relative() {
+            level.at(&python)
         } else {
-            python
+            python.clone()
         };
         let via = Via::Pdm(marker.clone());
-        if fs::symlink_metadata(&python).is_err() {
+        if fd::lstat(&at).is_err() {
             skipped.push(Skip::new(
                 "pdm",
                 &marker,
@@ -47,7 +52,7 @@ pub fn look(
             ));
             return None;
         }
-        let Some(env) = venv::root_of_interpreter(&python) else {
+        let Some(env) = venv::root_of_interpreter(&at) else {
             skipped.push(Skip::new(
                 "pdm",
                 &marker,
@@ -58,16 +63,24 @@ pub fn look(
             ));
             return None;
         };
-        return Some((look_from(&env, dir, inp, skipped), via));
+        let cand = if python.is_relative() {
+            // `env` is `at`'s ancestor: the same number of `..` from here.
+            let depth = at.components().count() - env.components().count();
+            let rel: PathBuf = python.ancestors().nth(depth)?.to_path_buf();
+            Candidate::At(level, rel)
+        } else {
+            Candidate::At(level, env.clone())
+        };
+        return Some((look_from(&env, cand, inp, skipped), via));
     }
     let venvs = venvs?;
-    if !project.get()?.pdm {
+    if !project.get(skipped)?.pdm {
         return None;
     }
-    let prefix = prefix(dir)?;
+    let prefix = prefix(level.abs().ok()?)?;
     let env = newest_with_prefix(venvs, prefix.as_bytes())?;
     Some((
-        look_from(&env, dir, inp, skipped),
+        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
         Via::Pdm(venvs.to_path_buf()),
     ))
 }

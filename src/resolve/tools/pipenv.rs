@@ -8,9 +8,10 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Look, look_from};
+use super::super::project::{Candidate, Level, Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, first_line, hash, read_small, sanitize};
+use super::{Read, ToolVars, first_line, hash, read_pointer, sanitize};
+use crate::platform::fd;
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     match &v.workon_home {
@@ -20,7 +21,7 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 }
 
 pub fn look(
-    dir: &Path,
+    level: &Level,
     workon: Option<&Path>,
     dotvenv_file: bool,
     inp: &Inputs,
@@ -30,23 +31,38 @@ pub fn look(
     if workon.is_none() && !dotvenv_file {
         return None;
     }
-    if !dir.join("Pipfile").is_file() {
+    if !fd::stat(&level.at("Pipfile")).is_ok_and(|s| s.is_file()) {
         return None;
     }
     let named = if dotvenv_file {
-        read_small(&dir.join(".venv")).and_then(|b| first_line(&b).map(|n| n.to_os_string()))
+        match read_pointer(level, ".venv", "pipenv", inp, skipped) {
+            Read::Bytes(b) => first_line(&b).map(|n| n.to_os_string()),
+            Read::Untrusted => return Read::refused(Via::Pipenv),
+            Read::Absent => None,
+        }
     } else {
         None
     };
     let env = match named {
-        Some(named) if named.as_bytes().contains(&b'/') => dir.join(named),
+        Some(named) if named.as_bytes().contains(&b'/') => PathBuf::from(named),
         Some(named) => workon?.join(named),
         None => match &inp.tools.pipenv_custom_venv_name {
             Some(name) => workon?.join(name),
-            None => workon?.join(env_name(dir, inp.tools.pipenv_python.as_deref())?),
+            None => workon?.join(env_name(
+                level.abs().ok()?,
+                inp.tools.pipenv_python.as_deref(),
+            )?),
         },
     };
-    Some((look_from(&env, dir, inp, skipped), Via::Pipenv))
+    let at = if env.is_absolute() {
+        env.clone()
+    } else {
+        level.at(&env)
+    };
+    Some((
+        look_from(&at, Candidate::At(level, env), inp, skipped),
+        Via::Pipenv,
+    ))
 }
 
 /// pipenv's default name for the environment of `dir/Pipfile`, with the

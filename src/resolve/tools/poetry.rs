@@ -9,9 +9,9 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Look, look_from};
+use super::super::project::{Candidate, Level, Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, hash, newest_with_prefix, pyproject, read_small, sanitize};
+use super::{Read, ToolVars, hash, newest_with_prefix, pyproject, read_pointer_at, sanitize};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let cache = match &v.poetry_cache_dir {
@@ -36,25 +36,34 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
 }
 
 pub fn look(
-    dir: &Path,
+    level: &Level,
     venvs: &Path,
     project: &pyproject::InDir,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let project = project.get()?;
+    let project = project.get(skipped)?;
     if !project.poetry {
         return None;
     }
-    let base = env_name(project, dir);
+    let base = env_name(project, level.abs().ok()?);
     // poetry records the chosen Python per project in envs.toml; without
     // that, the newest of the project's environments is the one it made last
     // for the newest Python, which is what `poetry env use` would pick.
-    let env = minor_from_envs_toml(venvs, &base)
+    let envs_toml = match read_pointer_at(&venvs.join("envs.toml"), level, "poetry", inp, skipped) {
+        Read::Bytes(b) => Some(b),
+        Read::Untrusted => return Read::refused(Via::Poetry),
+        Read::Absent => None,
+    };
+    let env = envs_toml
+        .and_then(|b| minor_from_envs_toml(&b, &base))
         .map(|minor| venvs.join(format!("{base}-py{minor}")))
         .filter(|p| p.is_dir())
         .or_else(|| newest_with_prefix(venvs, format!("{base}-py").as_bytes()))?;
-    Some((look_from(&env, dir, inp, skipped), Via::Poetry))
+    Some((
+        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
+        Via::Poetry,
+    ))
 }
 
 /// `generate_env_name(package.name, project dir)`.
@@ -75,9 +84,8 @@ pub fn env_name(project: &pyproject::Pyproject, dir: &Path) -> String {
 }
 
 /// `envs.toml`: `[<base name>]` then `minor = "3.11"`.
-fn minor_from_envs_toml(venvs: &Path, base: &str) -> Option<String> {
-    let bytes = read_small(&venvs.join("envs.toml"))?;
-    let text = String::from_utf8_lossy(&bytes);
+fn minor_from_envs_toml(bytes: &[u8], base: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
     let mut in_table = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {

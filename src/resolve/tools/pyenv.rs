@@ -6,9 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Look, look_from};
+use super::super::project::{Candidate, Level, Look, look_from};
 use super::super::{Inputs, Skip, Via};
-use super::{ToolVars, read_small};
+use super::{Read, ToolVars, read_pointer};
 use crate::venv::{self, NotEnv, Require};
 
 pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
@@ -35,13 +35,17 @@ fn first_version(bytes: &[u8]) -> Option<&OsStr> {
 }
 
 pub fn look(
-    dir: &Path,
+    level: &Level,
     versions: &Path,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let file = dir.join(".python-version");
-    let bytes = read_small(&file)?;
+    let bytes = match read_pointer(level, ".python-version", "pyenv", inp, skipped) {
+        Read::Bytes(b) => b,
+        Read::Untrusted => return Read::refused(Via::PyenvVirtualenv(".python-version".into())),
+        Read::Absent => return None,
+    };
+    let file = level.shown(".python-version");
     let name = first_version(&bytes)?;
     let via = Via::PyenvVirtualenv(name.to_os_string());
     if name == "system" || name.as_bytes().contains(&b'/') || name == ".." || name == "." {
@@ -53,7 +57,10 @@ pub fn look(
     let why = match venv::probe(&env, Require::Marker) {
         Err(NotEnv::NoConfig) => "a plain pyenv version, not a virtualenv",
         Err(NotEnv::Missing | NotEnv::NotADirectory) => "which pyenv does not have",
-        _ => return Some((look_from(&env, dir, inp, skipped), via)),
+        _ => {
+            let cand = Candidate::At(level, env.clone());
+            return Some((look_from(&env, cand, inp, skipped), via));
+        }
     };
     skipped.push(Skip::new(
         "pyenv",

@@ -4,9 +4,10 @@
 //! anything it does not understand is ignored, never an error.
 
 use std::cell::OnceCell;
-use std::path::Path;
 
-use super::read_small;
+use super::super::project::Level;
+use super::super::{Inputs, Skip};
+use super::{Read, read_pointer};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pyproject {
@@ -23,22 +24,31 @@ pub struct Pyproject {
 /// A directory's `pyproject.toml`, read and parsed at most once however
 /// many conventions ask about it (pdm's central venvs, then poetry).
 pub struct InDir<'a> {
-    dir: &'a Path,
+    level: &'a Level,
+    inp: &'a Inputs,
     parsed: OnceCell<Option<Pyproject>>,
 }
 
 impl<'a> InDir<'a> {
-    pub fn new(dir: &'a Path) -> InDir<'a> {
+    pub fn new(level: &'a Level, inp: &'a Inputs) -> InDir<'a> {
         InDir {
-            dir,
+            level,
+            inp,
             parsed: OnceCell::new(),
         }
     }
 
-    /// `None` when the directory has no readable `pyproject.toml`.
-    pub fn get(&self) -> Option<&Pyproject> {
+    /// `None` when the directory has no readable `pyproject.toml`, or one
+    /// that someone else could have written (noted): it then chooses
+    /// nothing.
+    pub fn get(&self, skipped: &mut Vec<Skip>) -> Option<&Pyproject> {
         self.parsed
-            .get_or_init(|| read_small(&self.dir.join("pyproject.toml")).map(|b| parse(&b)))
+            .get_or_init(|| {
+                match read_pointer(self.level, "pyproject.toml", "project", self.inp, skipped) {
+                    Read::Bytes(b) => Some(parse(&b)),
+                    Read::Absent | Read::Untrusted => None,
+                }
+            })
             .as_ref()
     }
 }

@@ -3,15 +3,24 @@
 
 use std::path::Path;
 
-use super::super::project::{Look, look_from};
+use super::super::project::{Candidate, Level, Look, look_from};
 use super::super::{Inputs, Skip, Via};
 use super::normalize_lexically;
+use crate::platform::fd;
 
-pub fn look(dir: &Path, inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<(Look, Via)> {
+pub fn look(level: &Level, inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<(Look, Via)> {
     let var = inp.tools.uv_project_environment.as_ref()?;
-    if !dir.join("pyproject.toml").is_file() {
+    if !fd::stat(&level.at("pyproject.toml")).is_ok_and(|s| s.is_file()) {
         return None;
     }
-    let env = normalize_lexically(&dir.join(var));
-    Some((look_from(&env, dir, inp, skipped), Via::Uv))
+    let var = Path::new(var);
+    let env = if var.is_absolute() {
+        normalize_lexically(var)
+    } else {
+        normalize_lexically(&level.abs().ok()?.join(var))
+    };
+    Some((
+        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
+        Via::Uv,
+    ))
 }

@@ -1,0 +1,207 @@
+//! The file-system calls the trust checks and the project walk make, as
+//! small safe functions: `lstat`/`stat` that return only the fields the
+//! decision needs, marker files opened without following a link and
+//! without blocking, and the absolute path of a directory that only a
+//! relative path (`../..`) reaches.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// What the checks need of a file's inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Permission bits, with set-id and sticky (`st_mode & 07777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub dev: u64,
+    pub ino: u64,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+impl Stat {
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.kind == Kind::File
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.kind == Kind::Symlink
+    }
+
+    pub fn is_sticky(&self) -> bool {
+        self.mode & 0o1000 != 0
+    }
+
+    pub fn id(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+
+    fn from_meta(m: &fs::Metadata) -> Stat {
+        let t = m.file_type();
+        let kind = if t.is_dir() {
+            Kind::Dir
+        } else if t.is_file() {
+            Kind::File
+        } else if t.is_symlink() {
+            Kind::Symlink
+        } else {
+            Kind::Other
+        };
+        Stat {
+            mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            gid: m.gid(),
+            dev: m.dev(),
+            ino: m.ino(),
+            kind,
+        }
+    }
+}
+
+/// The entry itself, a symlink not followed: one `statx` call. A relative
+/// path resolves against the working directory.
+pub fn lstat(path: &Path) -> io::Result<Stat> {
+    fs::symlink_metadata(path).map(|m| Stat::from_meta(&m))
+}
+
+/// What the path leads to, links followed.
+pub fn stat(path: &Path) -> io::Result<Stat> {
+    fs::metadata(path).map(|m| Stat::from_meta(&m))
+}
+
+/// A marker file as found at `path`: its inode, and its first `limit`
+/// bytes when it is a regular file.
+pub struct Marker {
+    pub stat: Stat,
+    /// `None` when the entry is not a regular file (a FIFO, a device, a
+    /// directory): it was opened, never read.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Opens `path` once, without following a final symlink (`ELOOP` then)
+/// and without blocking (a FIFO opens at once with O_NONBLOCK and is
+/// never read), checks the type on the descriptor it then reads: no
+/// window between the check and the read for anyone to swap the file.
+pub fn read_marker(path: &Path, limit: u64, follow: bool) -> io::Result<Marker> {
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    // std adds O_CLOEXEC.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let stat = Stat::from_meta(&file.metadata()?);
+    if !stat.is_file() {
+        return Ok(Marker { stat, bytes: None });
+    }
+    let mut buf = Vec::with_capacity(4096);
+    file.take(limit).read_to_end(&mut buf)?;
+    Ok(Marker {
+        stat,
+        bytes: Some(buf),
+    })
+}
+
+/// The names in a directory, `.` and `..` left out.
+pub fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    fs::read_dir(path)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect()
+}
+
+/// The absolute path of the directory `rel` leads to from the working
+/// directory, when the working directory's own path is unknown (deeper
+/// than PATH_MAX): step into it, ask the kernel, step back. The way back is
+/// a descriptor, so it works however deep or oddly named the start is.
+pub fn absolute_dir(rel: &Path) -> io::Result<PathBuf> {
+    let here = open_dir(Path::new("."))?;
+    let there = open_dir(rel)?;
+    chdir_fd(&there)?;
+    let got = std::env::current_dir();
+    // Going back cannot fail: `here` is an open directory we were in.
+    let back = chdir_fd(&here);
+    let got = got?;
+    back?;
+    Ok(got)
+}
+
+fn open_dir(path: &Path) -> io::Result<fs::File> {
+    // O_PATH needs no read permission on the directory, only the search
+    // permission its lookup needs anyway.
+    #[cfg(target_os = "linux")]
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    #[cfg(not(target_os = "linux"))]
+    let flags = libc::O_DIRECTORY;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
+fn chdir_fd(dir: &fs::File) -> io::Result<()> {
+    // SAFETY: the descriptor is open for the duration of the call.
+    if unsafe { libc::fchdir(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The real user and group ids.
+pub fn ids() -> (u32, u32) {
+    // SAFETY: getuid and getgid cannot fail.
+    unsafe { (libc::getuid(), libc::getgid()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_marker_is_opened_without_blocking_and_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pyvenv.cfg");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let m = read_marker(&fifo, 100, false).unwrap();
+        assert!(m.bytes.is_none());
+        assert!(!m.stat.is_file());
+    }
+
+    #[test]
+    fn a_symlinked_marker_is_not_followed_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("real"), "x").unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let err = read_marker(&dir.path().join("link"), 100, false)
+            .err()
+            .unwrap();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        let m = read_marker(&dir.path().join("link"), 100, true).unwrap();
+        assert_eq!(m.bytes.as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn lstat_sees_the_link_stat_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("l")).unwrap();
+        assert!(lstat(&dir.path().join("l")).unwrap().is_symlink());
+        assert!(stat(&dir.path().join("l")).unwrap().is_dir());
+    }
+}
