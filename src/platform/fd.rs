@@ -98,25 +98,57 @@ pub struct Marker {
 /// never read), checks the type on the descriptor it then reads: no
 /// window between the check and the read for anyone to swap the file.
 pub fn read_marker(path: &Path, limit: u64, follow: bool) -> io::Result<Marker> {
+    let mut file = open_nonblocking(path, follow)?;
+    let meta = file.metadata()?;
+    let stat = Stat::from_meta(&meta);
+    if !stat.is_file() {
+        return Ok(Marker { stat, bytes: None });
+    }
+    let bytes = read_up_to(&mut file, meta.len().min(limit))?;
+    Ok(Marker {
+        stat,
+        bytes: Some(bytes),
+    })
+}
+
+/// The first `limit` bytes of a file already known to be a regular file
+/// that only the user or root can change (a program being checked, to
+/// read its `#!` line): opened the same careful way, without a second look
+/// at its type. A FIFO here would only read as empty.
+pub fn read_head(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let mut file = open_nonblocking(path, false)?;
+    read_up_to(&mut file, limit)
+}
+
+fn open_nonblocking(path: &Path, follow: bool) -> io::Result<fs::File> {
     let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
     if !follow {
         flags |= libc::O_NOFOLLOW;
     }
     // std adds O_CLOEXEC.
-    let file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .read(true)
         .custom_flags(flags)
-        .open(path)?;
-    let stat = Stat::from_meta(&file.metadata()?);
-    if !stat.is_file() {
-        return Ok(Marker { stat, bytes: None });
+        .open(path)
+}
+
+/// Reads until `want` bytes are in (for a marker, the size fstat gave,
+/// capped: one read(2), and no second one to see the end), or the end.
+fn read_up_to(file: &mut fs::File, want: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; usize::try_from(want).unwrap_or(usize::MAX)];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A FIFO with nothing in it.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
     }
-    let mut buf = Vec::with_capacity(4096);
-    file.take(limit).read_to_end(&mut buf)?;
-    Ok(Marker {
-        stat,
-        bytes: Some(buf),
-    })
+    buf.truncate(got);
+    Ok(buf)
 }
 
 /// The names in a directory, `.` and `..` left out.

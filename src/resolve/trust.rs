@@ -235,18 +235,17 @@ impl Verifier {
         let (bin, _) = self
             .private_dir(&root.join("bin"))?
             .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
-        // The program asked for, and the interpreter, which a script's
-        // `#!` line (or pip's `/bin/sh` trampoline for long paths) runs.
-        let mut programs: Vec<OsString> = Vec::new();
-        if let Some(p) = program.filter(|p| is_plain_name(p)) {
-            programs.push(p.to_os_string());
-        }
-        if let Some(python) = env.python().file_name() {
-            programs.push(python.to_os_string());
-        }
-        programs.dedup();
-        for p in &programs {
-            self.program(&bin.join(p))?;
+        // The program asked for, and, unless that is a binary, the
+        // interpreter, which a script's `#!` line (or pip's `/bin/sh`
+        // trampoline for long paths) runs.
+        let script = match program.filter(|p| is_plain_name(p)) {
+            Some(p) => self.program(&bin.join(p))?,
+            None => true,
+        };
+        if script {
+            if let Some(python) = env.python().file_name() {
+                self.program(&bin.join(python))?;
+            }
         }
         self.site_packages(&root)
     }
@@ -281,29 +280,32 @@ impl Verifier {
 
     /// The program at `path`, each link of its chain, and for a script
     /// the interpreter of its `#!` line, and so on as the kernel nests them.
-    fn program(&mut self, path: &Path) -> Result<(), String> {
+    /// `Ok(false)` when it is a binary (or missing, when nothing runs and
+    /// the shim says so); `Ok(true)` for a script.
+    fn program(&mut self, path: &Path) -> Result<bool, String> {
         let mut current = path.to_path_buf();
+        let mut script = false;
         for _ in 0..MAX_SCRIPTS {
             let Some((real, st)) = self.resolve(&current)? else {
-                // Missing or dangling: nothing runs, the shim says so.
-                return Ok(());
+                return Ok(script);
             };
             self.private(&real, &st)?;
             let Some(next) = self.shebang(&real)? else {
-                return Ok(());
+                return Ok(script);
             };
+            script = true;
             current = next;
         }
-        Ok(())
+        Ok(script)
     }
 
     /// The interpreter a script names, when it is one.
     fn shebang(&self, real: &Path) -> Result<Option<PathBuf>, String> {
-        let Ok(m) = fd::read_marker(real, SHEBANG_LIMIT, false) else {
+        let Ok(head) = fd::read_head(real, SHEBANG_LIMIT) else {
             // Not readable to us: not to the kernel's `#!` reader either.
             return Ok(None);
         };
-        let Some(line) = m.bytes.as_deref().and_then(|b| b.strip_prefix(b"#!")) else {
+        let Some(line) = head.strip_prefix(b"#!") else {
             return Ok(None);
         };
         let line = line.split(|&b| b == b'\n').next().unwrap_or(b"");
