@@ -8,7 +8,7 @@
 //! directory the user cannot search), every lookup is relative to the
 //! working directory instead (`.venv`, `../.venv`, `../../.venv`): the
 //! kernel's handle on it is the one directory descriptor the walk needs.
-//! Absolute paths are needed only for what is found (the exec, argv[0],
+//! Absolute paths are needed only for what is found (the exec, `argv[0]`,
 //! `VIRTUAL_ENV`) and for naming.
 
 use std::cell::OnceCell;
@@ -266,7 +266,7 @@ impl Candidate<'_> {
     }
 }
 
-/// As [`look`], for a candidate that `at` reaches: `cand` says where it is
+/// As `look`, for a candidate that `at` reaches: `cand` says where it is
 /// and which directory of the walk led to it.
 pub fn look_from(at: &Path, cand: Candidate, inp: &Inputs, skipped: &mut Vec<Skip>) -> Look {
     // The common case, nothing here, costs exactly one lstat.

@@ -29,7 +29,7 @@
 //! only the user or root can change (or a sticky one whose entry is theirs,
 //! which nobody else may rename or remove). So once a directory is
 //! checked, every later lookup through it, by the kernel at `execve` or by
-//! CPython following argv[0] to `pyvenv.cfg`, `home` and `site-packages`,
+//! CPython following `argv[0]` to `pyvenv.cfg`, `home` and `site-packages`,
 //! finds the entries that were checked. The only people who can change
 //! the answer afterwards are the user and root, whom the rule trusts
 //! anyway. Files that are *read* (pointers, `pyvenv.cfg`, a script's first
@@ -53,7 +53,7 @@ pub enum Refusal {
     Untrusted(String),
     /// Reached from the working directory, but not by its absolute path (a
     /// directory above it cannot be searched): neither the exec nor
-    /// CPython's own lookups from argv[0] could reach it.
+    /// CPython's own lookups from `argv[0]` could reach it.
     Unreachable(String),
 }
 
@@ -187,6 +187,8 @@ pub struct Verifier {
     /// is below them is in `passed`).
     seen: Vec<(PathBuf, Stat)>,
     passed: Vec<PathBuf>,
+    /// Programs (physical paths) already checked, with their `#!` line.
+    programs: Vec<PathBuf>,
     /// The last refusal was a directory the user cannot search.
     unreachable: bool,
 }
@@ -198,6 +200,7 @@ impl Verifier {
             gid: inp.gid,
             seen: Vec::new(),
             passed: Vec::new(),
+            programs: Vec::new(),
             unreachable: false,
         }
     }
@@ -209,13 +212,13 @@ impl Verifier {
         let (real, st) = self
             .resolve(found_in.abs)?
             .ok_or_else(|| format!("{} no longer exists", found_in.abs.display()))?;
-        if let Some(id) = found_in.id {
-            if id != st.id() {
-                return Err(format!(
-                    "{} is not the directory the walk looked in (it was moved meanwhile)",
-                    found_in.abs.display()
-                ));
-            }
+        if let Some(id) = found_in.id
+            && id != st.id()
+        {
+            return Err(format!(
+                "{} is not the directory the walk looked in (it was moved meanwhile)",
+                found_in.abs.display()
+            ));
         }
         self.ancestor(&real, &st)
     }
@@ -235,17 +238,16 @@ impl Verifier {
         let (bin, _) = self
             .private_dir(&root.join("bin"))?
             .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
-        // The program asked for, and, unless that is a binary, the
-        // interpreter, which a script's `#!` line (or pip's `/bin/sh`
-        // trampoline for long paths) runs.
-        let script = match program.filter(|p| is_plain_name(p)) {
-            Some(p) => self.program(&bin.join(p))?,
-            None => true,
-        };
-        if script {
-            if let Some(python) = env.python().file_name() {
-                self.program(&bin.join(python))?;
-            }
+        // The program asked for, and the environment's python, which a
+        // script's `#!` line (or pip's `/bin/sh` trampoline for long paths)
+        // runs, and which any `python` started from here will run.
+        if let Some(p) = program.filter(|p| is_plain_name(p)) {
+            self.program(&bin.join(p))?;
+        }
+        if let Some(python) = env.python().file_name()
+            && program != Some(python)
+        {
+            self.program(&bin.join(python))?;
         }
         self.site_packages(&root)
     }
@@ -280,23 +282,25 @@ impl Verifier {
 
     /// The program at `path`, each link of its chain, and for a script
     /// the interpreter of its `#!` line, and so on as the kernel nests them.
-    /// `Ok(false)` when it is a binary (or missing, when nothing runs and
-    /// the shim says so); `Ok(true)` for a script.
-    fn program(&mut self, path: &Path) -> Result<bool, String> {
+    /// A missing or dangling one, or a loop of links, runs nothing (the
+    /// shim says so).
+    fn program(&mut self, path: &Path) -> Result<(), String> {
         let mut current = path.to_path_buf();
-        let mut script = false;
         for _ in 0..MAX_SCRIPTS {
             let Some((real, st)) = self.resolve(&current)? else {
-                return Ok(script);
+                return Ok(());
             };
+            if self.programs.contains(&real) {
+                return Ok(());
+            }
             self.private(&real, &st)?;
+            self.programs.push(real.clone());
             let Some(next) = self.shebang(&real)? else {
-                return Ok(script);
+                return Ok(());
             };
-            script = true;
             current = next;
         }
-        Ok(script)
+        Ok(())
     }
 
     /// The interpreter a script names, when it is one.
@@ -416,10 +420,9 @@ impl Verifier {
             if next_st.is_symlink() {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(format!(
-                        "{}: too many levels of symbolic links",
-                        path.display()
-                    ));
+                    // A loop: the kernel would stop with ELOOP too, so
+                    // nothing runs through it (every link was checked).
+                    return Ok(None);
                 }
                 let target = std::fs::read_link(&next).map_err(|e| cannot_check(&next, &e))?;
                 let mut more = components(&target);
