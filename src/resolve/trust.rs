@@ -77,19 +77,27 @@ pub fn discovered(
     found_in: FoundIn,
     inp: &Inputs,
 ) -> Result<Env, Refusal> {
-    let mut env = venv::probe(probe_at, Require::Marker).map_err(Refusal::NotEnv)?;
-    env.root = root.to_path_buf();
     if is_listed_safe(root, found_in.abs, inp.safe_dirs.as_deref()) {
+        let mut env = venv::probe(probe_at, Require::Marker).map_err(Refusal::NotEnv)?;
+        env.root = root.to_path_buf();
         return Ok(env);
     }
     let mut v = Verifier::new(inp);
     let checked = v
         .found_in(found_in)
-        .and_then(|()| v.env(&env, inp.program.as_deref()));
-    match checked {
-        Ok(()) => Ok(env),
-        Err(why) if v.unreachable => Err(Refusal::Unreachable(why)),
-        Err(why) => Err(Refusal::Untrusted(why)),
+        .and_then(|()| v.env(root, inp.program.as_deref()));
+    let why = match checked {
+        Ok(env) => return Ok(env),
+        Err(why) => why,
+    };
+    // Only an environment can be refused: what is not one is said as such,
+    // whoever owns it, and the walk goes on. (Asked only now, so the
+    // common case looks at each path once.)
+    venv::probe(probe_at, Require::Marker).map_err(Refusal::NotEnv)?;
+    if v.unreachable {
+        Err(Refusal::Unreachable(why))
+    } else {
+        Err(Refusal::Untrusted(why))
     }
 }
 
@@ -224,32 +232,56 @@ impl Verifier {
     }
 
     /// Everything under the environment that decides what runs.
-    fn env(&mut self, env: &Env, program: Option<&OsStr>) -> Result<(), String> {
-        let (root, _) = self
-            .private_dir(&env.root)?
-            .ok_or_else(|| format!("{} no longer exists", env.root.display()))?;
-        match env.kind {
-            EnvKind::Venv => self.config(&root)?,
-            EnvKind::Conda => {
-                self.private_dir(&root.join("conda-meta"))?;
-            }
-            EnvKind::Prefix => {}
-        }
+    /// The environment at `root` and everything under it that decides
+    /// what runs; its kind, from its marker.
+    fn env(&mut self, root: &Path, program: Option<&OsStr>) -> Result<Env, String> {
+        let (real, _) = self
+            .private_dir(root)?
+            .ok_or_else(|| format!("{} does not exist", root.display()))?;
+        let kind = if self.config(&real)? {
+            EnvKind::Venv
+        } else if self.private_dir(&real.join("conda-meta"))?.is_some() {
+            EnvKind::Conda
+        } else {
+            return Err(format!("{} has no pyvenv.cfg", root.display()));
+        };
+        let env = Env {
+            root: root.to_path_buf(),
+            kind,
+        };
         let (bin, _) = self
-            .private_dir(&root.join("bin"))?
+            .private_dir(&real.join("bin"))?
             .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
         // The program asked for, and the environment's python, which a
         // script's `#!` line (or pip's `/bin/sh` trampoline for long paths)
         // runs, and which any `python` started from here will run.
-        if let Some(p) = program.filter(|p| is_plain_name(p)) {
+        let program = program.filter(|p| is_plain_name(p));
+        if let Some(p) = program {
             self.program(&bin.join(p))?;
         }
-        if let Some(python) = env.python().file_name()
-            && program != Some(python)
+        if program != Some(OsStr::new("python")) {
+            let python = env.python();
+            if fd::lstat(&python).is_err() {
+                return Err(format!(
+                    "{} has no bin/python or bin/python3",
+                    root.display()
+                ));
+            }
+            if let Some(name) = python.file_name()
+                && program != Some(name)
+            {
+                self.program(&bin.join(name))?;
+            }
+        } else if fd::lstat(&bin.join("python")).is_err()
+            && fd::lstat(&bin.join("python3")).is_err()
         {
-            self.program(&bin.join(python))?;
+            return Err(format!(
+                "{} has no bin/python or bin/python3",
+                root.display()
+            ));
         }
-        self.site_packages(&root)
+        self.site_packages(&real)?;
+        Ok(env)
     }
 
     /// `pyvenv.cfg`, read once from the descriptor it was checked on, and
@@ -257,17 +289,21 @@ impl Verifier {
     /// there, so a `home` someone else can write runs their code. (CPython
     /// first looks for `bin/pyvenv.cfg`; `bin/` is checked, so only the
     /// user or root could have put one there.)
-    fn config(&mut self, root: &Path) -> Result<(), String> {
+    /// `Ok(false)`: there is none.
+    fn config(&mut self, root: &Path) -> Result<bool, String> {
         let path = root.join("pyvenv.cfg");
-        let m = fd::read_marker(&path, CONFIG_LIMIT, false)
-            .map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        let m = match fd::read_marker(&path, CONFIG_LIMIT, false) {
+            Ok(m) => m,
+            Err(e) if is_missing(&e) => return Ok(false),
+            Err(e) => return Err(format!("cannot check {}: {e}", path.display())),
+        };
         let Some(bytes) = m.bytes else {
             return Err(format!("{} is not a regular file", path.display()));
         };
         self.owned(&path, &m.stat)?;
         self.private(&path, &m.stat)?;
         let Some(home) = venv::parse_config(&bytes).home.filter(|h| !h.is_empty()) else {
-            return Ok(());
+            return Ok(true);
         };
         let home = PathBuf::from(home);
         if !home.is_absolute() {
@@ -277,7 +313,7 @@ impl Verifier {
                 home.display()
             ));
         }
-        self.private_dir(&home).map(|_| ())
+        self.private_dir(&home).map(|_| true)
     }
 
     /// The program at `path`, each link of its chain, and for a script
