@@ -123,6 +123,14 @@ pub fn read_pointer(
     found_in: impl Fn() -> Option<PathBuf>,
     inp: &Inputs,
 ) -> Pointer {
+    // The common case, no such file, costs one lstat: a failed open costs
+    // the kernel more (it sets up a file before the lookup). What is there
+    // is then opened without following a link or blocking, and checked on
+    // that descriptor, so the look at the name decides nothing.
+    match fd::lstat(at) {
+        Err(e) if is_missing(&e) => return Pointer::Absent,
+        _ => {}
+    }
     let marker = match fd::read_marker(at, MARKER_LIMIT, false) {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Pointer::Absent,
