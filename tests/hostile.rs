@@ -66,7 +66,7 @@ fn a_deleted_working_directory_is_said_and_falls_through_to_the_system_python() 
     make_venv(&proj.join(".venv"), "proj");
     let gone = sb.dir("proj/gone");
     let script = format!(
-        "cd \"$1\" && rm -rf \"$1\" && python3 -c '{EXECUTABLE}' && \"$2\" which python3 -v && exec \"$2\" doctor --dir \"$3\""
+        "cd \"$1\" && rm -rf \"$1\" && python3 -c '{EXECUTABLE}' && \"$2\" which python3 -v; \"$2\" doctor --dir \"$3\"; echo \"doctor: $?\""
     );
     let o = checked(
         fence(&mut sb.sh(&script, &proj), &sb)
@@ -84,12 +84,13 @@ fn a_deleted_working_directory_is_said_and_falls_through_to_the_system_python() 
         text.contains("project: the working directory no longer exists"),
         "{text}"
     );
-    // Said, not passed over: doctor warns about it.
+    // Said, not passed over: doctor fails on it.
     assert!(
-        text.lines().any(|l| l.starts_with("warn")
+        text.lines().any(|l| l.starts_with("fail")
             && l.contains("project: the working directory no longer exists")),
         "{text}"
     );
+    assert_eq!(text.lines().last(), Some("doctor: 1"), "{text}");
 }
 
 #[test]
@@ -126,6 +127,15 @@ fn an_environment_above_a_directory_the_user_cannot_search_is_found_and_said() {
     ]));
     assert!(o.status.success());
     assert_eq!(stdout(&o).trim(), SYSTEM_PYTHON);
+    // Said on the way, not passed over.
+    assert!(
+        stderr(&o).contains(&format!(
+            "venvexec: warning: project {}: found, but cannot be used",
+            env.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
     let o = checked(&mut drop_to(&[
         bin().as_ref(),
         "which".as_ref(),
