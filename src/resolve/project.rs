@@ -85,6 +85,16 @@ impl Level {
         })
     }
 
+    /// Where the walk reaches the parent: an absolute path's lexical
+    /// parent (the path is physical, so that is its `..`), else `..`
+    /// from here. `None` at `/`.
+    fn up(&self) -> Option<PathBuf> {
+        if self.rel.is_absolute() {
+            return self.rel.parent().map(Path::to_path_buf);
+        }
+        Some(self.at(".."))
+    }
+
     /// The parent, or `None` at `/` (whose `..` is itself).
     fn parent(&self, st: &fd::Stat) -> Option<Level> {
         if st.id() == self.id {
@@ -173,7 +183,8 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
             Some((Look::Untrusted, _)) => return None,
             Some((Look::Nothing | Look::File, _)) => {}
         }
-        let up = level.at("..");
+        // `/` has no parent to look at.
+        let up = level.up()?;
         let st = match fd::stat(&up) {
             Ok(st) => st,
             Err(e) => {
