@@ -53,6 +53,9 @@ impl Level {
 
     /// The directory's absolute path.
     pub fn abs(&self) -> Result<&Path, &str> {
+        if self.rel.is_absolute() {
+            return Ok(&self.rel);
+        }
         self.abs
             .get_or_init(|| {
                 fd::absolute_dir(&self.rel)
@@ -65,6 +68,9 @@ impl Level {
 
     /// The path users read for `name` here: absolute when known.
     pub fn shown(&self, name: impl AsRef<Path>) -> PathBuf {
+        if self.rel.is_absolute() {
+            return self.rel.join(name);
+        }
         match self.abs.get() {
             Some(Ok(abs)) => abs.join(name),
             _ => self.at(name),
@@ -72,6 +78,9 @@ impl Level {
     }
 
     fn shown_dir(&self) -> PathBuf {
+        if self.rel.is_absolute() {
+            return self.rel.clone();
+        }
         match self.abs.get() {
             Some(Ok(abs)) => abs.clone(),
             _ => self.rel.clone(),
@@ -92,28 +101,27 @@ impl Level {
         if self.rel.is_absolute() {
             return self.rel.parent().map(Path::to_path_buf);
         }
-        Some(self.at(".."))
+        if self.rel == Path::new(".") {
+            return Some(PathBuf::from(".."));
+        }
+        Some(self.rel.join(".."))
     }
 
     /// The parent, or `None` at `/` (whose `..` is itself).
-    fn parent(&self, st: &fd::Stat) -> Option<Level> {
+    /// The parent, reached at `up` (from [`Level::up`]) and seen as `st`;
+    /// `None` at `/` (whose `..` is itself).
+    fn parent(&self, up: PathBuf, st: &fd::Stat) -> Option<Level> {
         if st.id() == self.id {
             return None;
         }
         let abs = OnceCell::new();
-        if let Some(Ok(a)) = self.abs.get() {
+        if !up.is_absolute()
+            && let Some(Ok(a)) = self.abs.get()
+        {
             let _ = abs.set(Ok(a.parent().unwrap_or(a).to_path_buf()));
         }
-        // A physical absolute path's parent is its lexical one.
-        let rel = if self.rel.is_absolute() {
-            self.rel.parent().unwrap_or(&self.rel).to_path_buf()
-        } else if self.rel == Path::new(".") {
-            PathBuf::from("..")
-        } else {
-            self.rel.join("..")
-        };
         Some(Level {
-            rel,
+            rel: up,
             abs,
             id: st.id(),
         })
@@ -150,7 +158,9 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         abs: OnceCell::new(),
         id: start.id(),
     };
-    if let Some(cwd) = cwd {
+    if let Some(cwd) = cwd
+        && !level.rel.is_absolute()
+    {
         let _ = level.abs.set(Ok(cwd.clone()));
     }
 
@@ -195,7 +205,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 return None;
             }
         };
-        level = level.parent(&st)?;
+        level = level.parent(up, &st)?;
         if ceilings.contains(&st.id()) {
             skipped.push(Skip::new(
                 LABEL,
