@@ -45,7 +45,7 @@ pub struct Level {
 impl Level {
     /// Where the walk reaches `name` in this directory.
     pub fn at(&self, name: impl AsRef<Path>) -> PathBuf {
-        if self.rel == Path::new(".") {
+        if self.rel.as_os_str() == "." {
             return name.as_ref().to_path_buf();
         }
         self.rel.join(name)
@@ -101,7 +101,7 @@ impl Level {
         if self.rel.is_absolute() {
             return self.rel.parent().map(Path::to_path_buf);
         }
-        if self.rel == Path::new(".") {
+        if self.rel.as_os_str() == "." {
             return Some(PathBuf::from(".."));
         }
         Some(self.rel.join(".."))

@@ -334,7 +334,7 @@ impl Verifier {
             let Some((real, st)) = self.resolve(&current)? else {
                 return Ok(());
             };
-            if self.programs.contains(&real) {
+            if self.programs.iter().any(|p| same(p, &real)) {
                 return Ok(());
             }
             self.private(&real, &st)?;
@@ -437,7 +437,7 @@ impl Verifier {
             // next step checks).
             self.pass(&real, &st)?;
             let next = real.join(&name);
-            if let Some((_, st_seen)) = self.seen.iter().find(|(p, _)| *p == next) {
+            if let Some((_, st_seen)) = self.seen.iter().find(|(p, _)| same(p, &next)) {
                 real = next;
                 st = *st_seen;
                 continue;
@@ -489,7 +489,7 @@ impl Verifier {
 
     fn root_dir(&mut self) -> Result<Stat, String> {
         let root = Path::new("/");
-        if let Some((_, st)) = self.seen.iter().find(|(p, _)| p == root) {
+        if let Some((_, st)) = self.seen.iter().find(|(p, _)| same(p, root)) {
             return Ok(*st);
         }
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
@@ -501,7 +501,7 @@ impl Verifier {
     /// `dir` is passed through on the way down: owned by the user or root,
     /// and writable by no one else unless sticky. Remembered once checked.
     fn pass(&mut self, dir: &Path, st: &Stat) -> Result<(), String> {
-        if self.passed.iter().any(|p| p == dir) {
+        if self.passed.iter().any(|p| same(p, dir)) {
             return Ok(());
         }
         if !st.is_dir() {
@@ -561,6 +561,12 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// The physical paths the checks build are spelled one way each: bytes
+/// decide (`Path`'s `==` parses both into components, every time).
+fn same(a: &Path, b: &Path) -> bool {
+    a.as_os_str().as_bytes() == b.as_os_str().as_bytes()
 }
 
 fn cannot_check(path: &Path, e: &std::io::Error) -> String {
