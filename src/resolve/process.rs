@@ -129,7 +129,7 @@ pub fn is_terminal(target: &Path) -> bool {
     b.starts_with(b"/dev/pts/") || b.starts_with(b"/dev/tty") || b == b"/dev/console"
 }
 
-/// A short, `ps`-like label for notes: argv[0] and the next argument.
+/// A short, `ps`-like label for notes: `argv[0]` and the next argument.
 pub fn describe(argv: &[&OsStr], exe: &Path) -> String {
     // setproctitle pads the title it wrote with NULs: they read as
     // empty arguments after it.
