@@ -25,9 +25,22 @@ const ATTACKER: &str = "venvexec-test-attacker";
 const EVIL: &str = "#!/bin/sh\necho attacker\n";
 
 /// The attacker's uid and gid, or `None` (printed) when the tests cannot
-/// create them.
+/// create them or cannot run a process as them.
 fn attacker() -> Option<(u32, u32)> {
-    test_user(ATTACKER)
+    let who = test_user(ATTACKER)?;
+    let ran = Command::new("setpriv")
+        .arg(format!("--reuid={}", who.0))
+        .arg(format!("--regid={}", who.1))
+        .args(["--clear-groups", "--", "/usr/bin/python3", "-c", "pass"])
+        .status();
+    if !ran.is_ok_and(|s| s.success()) {
+        eprintln!(
+            "skipped: setpriv or /usr/bin/python3 cannot run as uid {}",
+            who.0
+        );
+        return None;
+    }
+    Some(who)
 }
 
 /// A sandbox whose root every user can enter, as /tmp is, with shims for
