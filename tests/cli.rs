@@ -379,7 +379,7 @@ fn which_json_is_valid_json_with_stable_keys() {
     let stale = sb.root().join("gone");
     let json = ok(venvexec_args(&sb, &proj, ["which", "--json"]).env("VIRTUAL_ENV", &stale));
     let fields = read_json_fields(&json, &["skipped.0.source", "skipped.0.path"]);
-    assert_eq!(fields, format!("VIRTUAL_ENV\n{}", stale.display()));
+    assert_eq!(fields, format!("virtual_env\n{}", stale.display()));
 }
 
 #[test]

@@ -244,7 +244,7 @@ const CASES: &[Case] = &[
             i.tools.uv_project_environment = Some("custom-env".into());
         },
         chosen: Some("p/custom-env"),
-        source: "project",
+        source: "uv",
         skipped: &[],
     },
     Case {
@@ -261,7 +261,7 @@ const CASES: &[Case] = &[
         },
         inputs: fenced,
         chosen: Some("elsewhere/pdm-env"),
-        source: "project",
+        source: "pdm",
         skipped: &[],
     },
     Case {
@@ -275,7 +275,7 @@ const CASES: &[Case] = &[
         },
         inputs: fenced,
         chosen: Some("elsewhere/pipenv-env"),
-        source: "project",
+        source: "pipenv",
         // The in-project look sees a file, not an environment, and says so.
         skipped: &["project", "/p/.venv: is not a directory"],
     },
@@ -292,7 +292,7 @@ const CASES: &[Case] = &[
             i.tools.pyenv_root = os(r.join("pyenv"));
         },
         chosen: Some("pyenv/versions/proj-env"),
-        source: "project",
+        source: "pyenv_virtualenv",
         skipped: &[],
     },
     Case {
@@ -335,7 +335,7 @@ const CASES: &[Case] = &[
             i.tools.uv_project_environment = Some("uvenv".into());
         },
         chosen: Some("p/uvenv"),
-        source: "project",
+        source: "uv",
         skipped: &[],
     },
     Case {
@@ -356,7 +356,7 @@ const CASES: &[Case] = &[
             i.tools.pyenv_root = os(r.join("pyenv"));
         },
         chosen: Some("pdm-env"),
-        source: "project",
+        source: "pdm",
         skipped: &[],
     },
     Case {

@@ -177,7 +177,7 @@ fn to_json(
         .map(|s| {
             format!(
                 "{{\"source\":{},\"path\":{},\"reason\":{}}}",
-                json::string(s.source),
+                json::string(s.source.key()),
                 json::opt_path(s.path.as_deref()),
                 json::string(&s.why)
             )

@@ -1,6 +1,7 @@
 //! Source 2: the environment the user activated, `VIRTUAL_ENV`, then a
 //! conda environment's `CONDA_PREFIX`.
 
+use crate::resolve::Kind;
 use std::path::Path;
 
 use super::{Found, Inputs, Skip, Source, explicit::absolute};
@@ -16,7 +17,7 @@ pub fn virtual_env(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
             source: Source::VirtualEnv,
         }),
         Err(why) => {
-            skipped.push(Skip::stale("VIRTUAL_ENV", dir, why));
+            skipped.push(Skip::stale(Kind::VirtualEnv, dir, why));
             None
         }
     }
@@ -28,7 +29,7 @@ pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         // The base env is conda's own installation: as much a "system
         // Python" as /usr/bin/python3, so it does not capture the shim.
         skipped.push(Skip::new(
-            "CONDA_PREFIX",
+            Kind::Conda,
             prefix,
             "is conda's base environment, treated as a system Python",
         ));
@@ -40,7 +41,7 @@ pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
             source: Source::Conda,
         }),
         Err(why) => {
-            skipped.push(Skip::stale("CONDA_PREFIX", prefix, why));
+            skipped.push(Skip::stale(Kind::Conda, prefix, why));
             None
         }
     }

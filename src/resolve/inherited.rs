@@ -21,7 +21,7 @@
 
 use super::{Found, Inputs, Skip};
 
-const LABEL: &str = "inherited";
+const LABEL: super::Kind = super::Kind::Inherited;
 
 /// How many ancestors are looked at. Real chains (python → sh → make → sh)
 /// are a handful deep; this bounds the cost when there is no Python at all.

@@ -154,6 +154,65 @@ impl fmt::Display for CwdError {
     }
 }
 
+/// Which source, or which convention of the project walk, found (or passed
+/// over) an environment: the one list of kinds that `Source`, `Skip`,
+/// `--json` and the decision log all use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Flag,
+    Explicit,
+    VirtualEnv,
+    Conda,
+    /// An in-project directory (`.venv`, `venv`), or the project walk itself.
+    Project,
+    Uv,
+    Pdm,
+    Poetry,
+    Pipenv,
+    PyenvVirtualenv,
+    Inherited,
+}
+
+impl Kind {
+    /// The stable key of `--json` (`source.kind`, `skipped[].source`) and
+    /// of the decision log.
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Flag => "flag",
+            Kind::Explicit => "explicit",
+            Kind::VirtualEnv => "virtual_env",
+            Kind::Conda => "conda",
+            Kind::Project => "project",
+            Kind::Uv => "uv",
+            Kind::Pdm => "pdm",
+            Kind::Poetry => "poetry",
+            Kind::Pipenv => "pipenv",
+            Kind::PyenvVirtualenv => "pyenv_virtualenv",
+            Kind::Inherited => "inherited",
+        }
+    }
+}
+
+/// How a kind is named at the start of a `skipped:` line: the variable
+/// for the activated sources, the tool's name for its convention.
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Flag => "--venv",
+            Kind::Explicit => "VENVEXEC_VENV",
+            Kind::VirtualEnv => "VIRTUAL_ENV",
+            Kind::Conda => "CONDA_PREFIX",
+            Kind::Project => "project",
+            Kind::Uv => "uv",
+            Kind::Pdm => "pdm",
+            Kind::Poetry => "poetry",
+            Kind::Pipenv => "pipenv",
+            Kind::PyenvVirtualenv => "pyenv",
+            Kind::Inherited => "inherited",
+        })
+    }
+}
+
 /// Where an environment came from. `Display` is the wording users read in
 /// `which -v`, `doctor` and error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,16 +268,27 @@ pub enum Via {
 }
 
 impl Source {
-    /// A short stable key for `--json`.
-    pub fn key(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Source::Explicit { flag: true } => "flag",
-            Source::Explicit { flag: false } => "explicit",
-            Source::VirtualEnv => "virtual_env",
-            Source::Conda => "conda",
-            Source::Project { .. } => "project",
-            Source::Inherited { .. } => "inherited",
+            Source::Explicit { flag: true } => Kind::Flag,
+            Source::Explicit { flag: false } => Kind::Explicit,
+            Source::VirtualEnv => Kind::VirtualEnv,
+            Source::Conda => Kind::Conda,
+            Source::Project { via, .. } => match via {
+                Via::Dir(_) => Kind::Project,
+                Via::Uv => Kind::Uv,
+                Via::Pdm(_) => Kind::Pdm,
+                Via::Poetry => Kind::Poetry,
+                Via::Pipenv => Kind::Pipenv,
+                Via::PyenvVirtualenv(_) => Kind::PyenvVirtualenv,
+            },
+            Source::Inherited { .. } => Kind::Inherited,
         }
+    }
+
+    /// The stable key for `--json` and the decision log: see [`Kind::key`].
+    pub fn key(&self) -> &'static str {
+        self.kind().key()
     }
 }
 
@@ -290,7 +360,7 @@ impl fmt::Display for Source {
 /// A source that was looked at and passed over, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skip {
-    pub source: &'static str,
+    pub source: Kind,
     pub path: Option<PathBuf>,
     pub why: String,
     pub concern: Concern,
@@ -316,7 +386,7 @@ pub enum Concern {
 }
 
 impl Skip {
-    pub fn new(source: &'static str, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
+    pub fn new(source: Kind, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
         Skip {
             source,
             path: Some(path.into()),
@@ -325,7 +395,7 @@ impl Skip {
         }
     }
 
-    pub fn note(source: &'static str, why: impl fmt::Display) -> Skip {
+    pub fn note(source: Kind, why: impl fmt::Display) -> Skip {
         Skip {
             source,
             path: None,
@@ -337,7 +407,7 @@ impl Skip {
     /// An environment at `path`, found from `found_in`, that the safety
     /// rules refused for `reason`.
     pub fn untrusted(
-        source: &'static str,
+        source: Kind,
         path: impl Into<PathBuf>,
         found_in: &Path,
         reason: impl fmt::Display,
@@ -356,7 +426,7 @@ impl Skip {
     }
 
     /// An activated environment that no longer works.
-    pub fn stale(source: &'static str, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
+    pub fn stale(source: Kind, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
         Skip {
             concern: Concern::Stale,
             ..Skip::new(source, path, format_args!("{why} (stale)"))
@@ -364,11 +434,7 @@ impl Skip {
     }
 
     /// The walk could not look at `path`.
-    pub fn walk_error(
-        source: &'static str,
-        path: impl Into<PathBuf>,
-        why: impl fmt::Display,
-    ) -> Skip {
+    pub fn walk_error(source: Kind, path: impl Into<PathBuf>, why: impl fmt::Display) -> Skip {
         Skip {
             concern: Concern::WalkError,
             ..Skip::new(source, path, why)
@@ -376,7 +442,7 @@ impl Skip {
     }
 
     /// The walk could not start (no working directory).
-    pub fn walk_error_note(source: &'static str, why: impl fmt::Display) -> Skip {
+    pub fn walk_error_note(source: Kind, why: impl fmt::Display) -> Skip {
         Skip {
             concern: Concern::WalkError,
             ..Skip::note(source, why)
@@ -407,8 +473,8 @@ impl Skip {
 }
 
 /// How to stop a stale activation from being looked at.
-pub fn deactivate_hint(source: &str) -> String {
-    if source == "CONDA_PREFIX" {
+pub fn deactivate_hint(source: Kind) -> String {
+    if source == Kind::Conda {
         "run `conda deactivate`, or unset CONDA_PREFIX".into()
     } else {
         format!("run `deactivate`, or unset {source}")
@@ -578,7 +644,7 @@ mod tests {
     fn only_skips_that_changed_the_choice_warn() {
         let run = Some(Path::new("/usr/bin/python3"));
         let refused = Skip::untrusted(
-            "project",
+            Kind::Project,
             "/x/.venv",
             Path::new("/x"),
             "/x/.venv/bin/python is writable by group or others (mode 0757)",
@@ -594,21 +660,24 @@ mod tests {
                 .starts_with("not trusted: /x/.venv/bin/python is writable")
         );
         assert_eq!(
-            Skip::stale("CONDA_PREFIX", "/c", "directory does not exist")
+            Skip::stale(Kind::Conda, "/c", "directory does not exist")
                 .warning(None)
                 .unwrap(),
             "ignored /c (CONDA_PREFIX): directory does not exist (stale) (run `conda deactivate`, or unset CONDA_PREFIX)"
         );
         assert_eq!(
-            Skip::walk_error_note("project", "the working directory no longer exists")
+            Skip::walk_error_note(Kind::Project, "the working directory no longer exists")
                 .warning(run)
                 .unwrap(),
             "project: the working directory no longer exists; running /usr/bin/python3"
         );
         assert_eq!(
-            Skip::new("project", "/x/venv", "has no pyvenv.cfg").warning(run),
+            Skip::new(Kind::Project, "/x/venv", "has no pyvenv.cfg").warning(run),
             None
         );
-        assert_eq!(Skip::note("inherited", "PID 1: stopped").warning(run), None);
+        assert_eq!(
+            Skip::note(Kind::Inherited, "PID 1: stopped").warning(run),
+            None
+        );
     }
 }

@@ -25,7 +25,7 @@ use crate::platform::split_list;
 use crate::venv;
 
 const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
-const LABEL: &str = "project";
+const LABEL: super::Kind = super::Kind::Project;
 /// `../` per level: beyond this many levels a relative path would pass
 /// PATH_MAX (4096) itself. No real tree is that deep.
 const MAX_LEVELS: usize = 1300;

@@ -19,6 +19,7 @@ mod pyenv;
 pub mod pyproject;
 mod uv;
 
+use crate::resolve::Kind;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -172,7 +173,7 @@ impl Read {
 pub fn read_pointer(
     level: &Level,
     name: &str,
-    label: &'static str,
+    label: Kind,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {
@@ -186,7 +187,7 @@ pub fn read_pointer(
 pub fn read_pointer_at(
     path: &Path,
     level: &Level,
-    label: &'static str,
+    label: Kind,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {
@@ -205,7 +206,7 @@ fn read_noted(
     at: &Path,
     abs: impl Fn() -> Option<PathBuf>,
     found_in: impl Fn() -> Option<PathBuf>,
-    label: &'static str,
+    label: Kind,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {

@@ -3,6 +3,7 @@
 //! `<dir name>-<md5 of the project path, base64, 8>-<python version>`
 //! under `<data dir>/pdm/venvs`.
 
+use crate::resolve::Kind;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ pub fn look(
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let bytes = match read_pointer(level, ".pdm-python", "pdm", inp, skipped) {
+    let bytes = match read_pointer(level, ".pdm-python", Kind::Pdm, inp, skipped) {
         Read::Bytes(b) => Some(b),
         Read::Untrusted => return Read::refused(Via::Pdm(level.shown(".pdm-python"))),
         Read::Absent => None,
@@ -46,7 +47,7 @@ pub fn look(
         let via = Via::Pdm(marker.clone());
         if fd::lstat(&at).is_err() {
             skipped.push(Skip::new(
-                "pdm",
+                Kind::Pdm,
                 &marker,
                 format!("names {}, which does not exist", python.display()),
             ));
@@ -54,7 +55,7 @@ pub fn look(
         }
         let Some(env) = venv::root_of_interpreter(&at) else {
             skipped.push(Skip::new(
-                "pdm",
+                Kind::Pdm,
                 &marker,
                 format!(
                     "names {}, which is not in a virtual environment",

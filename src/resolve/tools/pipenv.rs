@@ -5,6 +5,7 @@
 //! base64>` under `WORKON_HOME` (default `<data dir>/virtualenvs`).
 //! An in-project `.venv` directory was already taken by the walk.
 
+use crate::resolve::Kind;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,7 @@ pub fn look(
         return None;
     }
     let named = if dotvenv_file {
-        match read_pointer(level, ".venv", "pipenv", inp, skipped) {
+        match read_pointer(level, ".venv", Kind::Pipenv, inp, skipped) {
             Read::Bytes(b) => first_line(&b).map(|n| n.to_os_string()),
             Read::Untrusted => return Read::refused(Via::Pipenv),
             Read::Absent => None,

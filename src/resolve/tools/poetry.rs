@@ -5,6 +5,7 @@
 //! `POETRY_CACHE_DIR/virtualenvs`, else `<cache dir>/pypoetry/virtualenvs`.
 //! (poetry's `config.toml` is not read: no config files on the hot path.)
 
+use crate::resolve::Kind;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -50,11 +51,12 @@ pub fn look(
     // poetry records the chosen Python per project in envs.toml; without
     // that, the newest of the project's environments is the one it made last
     // for the newest Python, which is what `poetry env use` would pick.
-    let envs_toml = match read_pointer_at(&venvs.join("envs.toml"), level, "poetry", inp, skipped) {
-        Read::Bytes(b) => Some(b),
-        Read::Untrusted => return Read::refused(Via::Poetry),
-        Read::Absent => None,
-    };
+    let envs_toml =
+        match read_pointer_at(&venvs.join("envs.toml"), level, Kind::Poetry, inp, skipped) {
+            Read::Bytes(b) => Some(b),
+            Read::Untrusted => return Read::refused(Via::Poetry),
+            Read::Absent => None,
+        };
     let env = envs_toml
         .and_then(|b| minor_from_envs_toml(&b, &base))
         .map(|minor| venvs.join(format!("{base}-py{minor}")))

@@ -2,6 +2,7 @@
 //! `$(pyenv root)/versions`. A plain pyenv version is an interpreter, not
 //! an environment, and is skipped with a note.
 
+use crate::resolve::Kind;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,13 @@ pub fn look(
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Option<(Look, Via)> {
-    let bytes = match read_pointer(level, ".python-version", "pyenv", inp, skipped) {
+    let bytes = match read_pointer(
+        level,
+        ".python-version",
+        Kind::PyenvVirtualenv,
+        inp,
+        skipped,
+    ) {
         Read::Bytes(b) => b,
         Read::Untrusted => return Read::refused(Via::PyenvVirtualenv(".python-version".into())),
         Read::Absent => return None,
@@ -63,7 +70,7 @@ pub fn look(
         }
     };
     skipped.push(Skip::new(
-        "pyenv",
+        Kind::PyenvVirtualenv,
         &file,
         format!("names {}, {why}", Path::new(name).display()),
     ));

@@ -3,6 +3,7 @@
 //! table headers and `name = "…"` lines cover how these files are written;
 //! anything it does not understand is ignored, never an error.
 
+use crate::resolve::Kind;
 use std::cell::OnceCell;
 
 use super::super::project::Level;
@@ -44,7 +45,13 @@ impl<'a> InDir<'a> {
     pub fn get(&self, skipped: &mut Vec<Skip>) -> Option<&Pyproject> {
         self.parsed
             .get_or_init(|| {
-                match read_pointer(self.level, "pyproject.toml", "project", self.inp, skipped) {
+                match read_pointer(
+                    self.level,
+                    "pyproject.toml",
+                    Kind::Project,
+                    self.inp,
+                    skipped,
+                ) {
                     Read::Bytes(b) => Some(parse(&b)),
                     Read::Absent | Read::Untrusted => None,
                 }
