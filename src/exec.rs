@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::chain;
-use crate::platform::split_list;
+use crate::platform::{environ, split_list};
 use crate::venv::{self, Env, FileId};
 
 /// Identity of the running binary, to recognise our own links on PATH
@@ -108,34 +108,139 @@ impl<'a> Activate<'a> {
     }
 }
 
-/// Builds the child's environment block.
-pub fn child_env(activation: &Activation) -> Vec<(OsString, OsString)> {
-    let plan = match activation {
+const DEPTH: &str = chain::DEPTH_VAR;
+const PASSED: &str = chain::PASSED_VAR;
+
+/// Builds the child's environment block from ours.
+pub fn child_env(activation: &Activation) -> ChildEnv<'static> {
+    child_env_with(
+        &environ::Vars::process(),
+        environ::process_block(),
+        activation,
+    )
+}
+
+/// [`child_env_from`], knowing `vars`, what one pass over `block` found:
+/// when every name the activation drops appears once at most (the usual
+/// case), those entries are known by address, and no name is read again.
+pub fn child_env_with<'a>(
+    vars: &environ::Vars<'a>,
+    block: impl Iterator<Item = environ::Entry<'a>>,
+    activation: &Activation,
+) -> ChildEnv<'a> {
+    if !vars.is_plain() {
+        return child_env_from(block, activation);
+    }
+    let plan = plan_of(activation);
+    // The entries that go, by address: usually one or two, often none.
+    let mut dropped = [std::ptr::null(); 8];
+    let mut n = 0;
+    let owned = plan
+        .iter()
+        .flat_map(|p| ["PATH", p.var].into_iter().chain(p.unset.iter().copied()));
+    for entry in [DEPTH, PASSED]
+        .into_iter()
+        .chain(owned)
+        .filter_map(|name| vars.entry(name))
+    {
+        if n < dropped.len() {
+            dropped[n] = entry.as_ptr();
+            n += 1;
+        } else {
+            return child_env_from(block, activation);
+        }
+    }
+    let dropped = &dropped[..n];
+    let mut inherited = Vec::with_capacity(64);
+    inherited.extend(block.filter(|e| !dropped.contains(&e.as_ptr())));
+    let added = added_vars(activation, plan.as_ref(), vars.get("PATH"));
+    ChildEnv { inherited, added }
+}
+
+fn plan_of<'a>(activation: &Activation<'a>) -> Option<Activate<'a>> {
+    match activation {
         Activation::Env(env) => Some(Activate::of(env)),
         Activation::FallThrough { .. } => None,
-    };
-    let mut vars: Vec<(OsString, OsString)> = Vec::new();
+    }
+}
+
+/// The child's environment block for `execve`. The entries it inherits
+/// unchanged are our own environ strings, passed by pointer: copying a login
+/// shell's thirty variables on every call would cost more than the
+/// decision. Only what activation changes is new.
+pub struct ChildEnv<'a> {
+    inherited: Vec<environ::Entry<'a>>,
+    /// `KEY=VALUE\0`, after the inherited ones.
+    added: Vec<Vec<u8>>,
+}
+
+impl ChildEnv<'_> {
+    /// The entries, in order, without their NULs.
+    pub fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        let added = self.added.iter().map(|e| &e[..e.len() - 1]);
+        self.inherited.iter().map(|e| e.bytes()).chain(added)
+    }
+
+    /// The entries as owned pairs, for `std::process::Command`.
+    pub fn pairs(&self) -> Vec<(OsString, OsString)> {
+        self.entries()
+            .filter_map(environ::split_entry)
+            .map(|(k, v)| (OsStr::from_bytes(k).into(), OsStr::from_bytes(v).into()))
+            .collect()
+    }
+
+    /// The NULL-terminated pointer array; valid while `self` is.
+    fn pointers(&self) -> Vec<*const libc::c_char> {
+        let added = self.added.iter().map(|e| e.as_ptr().cast());
+        let mut p: Vec<*const libc::c_char> = Vec::with_capacity(self.inherited.len() + 3);
+        p.extend(self.inherited.iter().map(|e| e.as_ptr()));
+        p.extend(added);
+        p.push(std::ptr::null());
+        p
+    }
+}
+
+/// [`child_env`] over any block, reading every name (entries parsed as
+/// std's `vars_os` does: malformed ones are dropped).
+pub fn child_env_from<'a>(
+    block: impl Iterator<Item = environ::Entry<'a>>,
+    activation: &Activation,
+) -> ChildEnv<'a> {
+    let plan = plan_of(activation);
+    let mut inherited = Vec::with_capacity(64);
     let mut old_path = None;
-    for (k, v) in std::env::vars_os() {
-        match k.as_bytes() {
-            k if k == chain::DEPTH_VAR.as_bytes() || k == chain::PASSED_VAR.as_bytes() => continue,
-            b"PATH" if plan.is_some() => old_path = Some(v),
+    for entry in block {
+        let Some(k) = entry.name() else {
+            continue;
+        };
+        match k {
+            k if k == DEPTH.as_bytes() || k == PASSED.as_bytes() => continue,
+            b"PATH" if plan.is_some() => old_path = Some(entry.value(k)),
             name if plan.as_ref().is_some_and(|p| p.owns(name)) => continue,
-            _ => vars.push((k, v)),
+            _ => inherited.push(entry),
         }
     }
+    let added = added_vars(activation, plan.as_ref(), old_path);
+    ChildEnv { inherited, added }
+}
+
+/// What the activation sets, after the inherited entries.
+fn added_vars(
+    activation: &Activation,
+    plan: Option<&Activate>,
+    old_path: Option<&OsStr>,
+) -> Vec<Vec<u8>> {
     match (activation, plan) {
-        (_, Some(plan)) => {
-            vars.push((plan.var.into(), plan.root.as_os_str().to_os_string()));
-            vars.push((
-                "PATH".into(),
-                activated_path(&plan.bin(), old_path.as_deref()),
-            ));
-        }
-        (Activation::FallThrough { chain }, None) => vars.extend(chain.iter().cloned()),
-        (Activation::Env(_), None) => {}
+        (_, Some(plan)) => vec![
+            nul_terminated(&[plan.var.as_bytes(), b"=", plan.root.as_os_str().as_bytes()]),
+            nul_terminated(&[b"PATH=", activated_path(&plan.bin(), old_path).as_bytes()]),
+        ],
+        (Activation::FallThrough { chain }, None) => chain
+            .iter()
+            .map(|(k, v)| nul_terminated(&[k.as_bytes(), b"=", v.as_bytes()]))
+            .collect(),
+        (Activation::Env(_), None) => Vec::new(),
     }
-    vars
 }
 
 /// `ENV/bin` first on PATH, as `activate` does; not added twice when a
@@ -164,9 +269,9 @@ pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
 /// Replaces this process with `program`. `argv[0]` is the absolute `program`
 /// path: CPython finds `pyvenv.cfg` from `argv[0]`, so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
-pub fn exec(program: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
+pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv) -> io::Error {
     let argv = CStrings::argv(program, args);
-    let envp = CStrings::env(env);
+    let envp = env.pointers();
     // Signal dispositions pass through untouched (no_main: std never
     // changed ours), exactly as if the caller had run `program` itself.
     // SAFETY: both blocks are NULL-terminated arrays of pointers to
@@ -189,15 +294,6 @@ impl CStrings {
         let first =
             std::iter::once(program.as_os_str()).chain(args.iter().map(OsString::as_os_str));
         CStrings::new(first.map(|a| nul_terminated(&[a.as_bytes()])).collect())
-    }
-
-    /// `KEY=VALUE` strings.
-    pub fn env(env: &[(OsString, OsString)]) -> CStrings {
-        CStrings::new(
-            env.iter()
-                .map(|(k, v)| nul_terminated(&[k.as_bytes(), b"=", v.as_bytes()]))
-                .collect(),
-        )
     }
 
     fn new(strings: Vec<Vec<u8>>) -> CStrings {
@@ -226,8 +322,10 @@ fn nul_terminated(parts: &[&[u8]]) -> Vec<u8> {
     for p in parts {
         v.extend_from_slice(p);
     }
-    if let Some(end) = v.iter().position(|&b| b == 0) {
-        v.truncate(end);
+    // SAFETY: memchr reads v.len() bytes of a live buffer.
+    let nul = unsafe { libc::memchr(v.as_ptr().cast(), 0, v.len()) };
+    if !nul.is_null() {
+        v.truncate(nul as usize - v.as_ptr() as usize);
     }
     v.push(0);
     v
@@ -279,6 +377,99 @@ mod tests {
     fn nul_bytes_end_a_string() {
         assert_eq!(nul_terminated(&[b"a\0b"]), b"a\0");
         assert_eq!(nul_terminated(&[b"K", b"=", b"v"]), b"K=v\0");
+    }
+
+    /// A fake environment block: the C strings, and the NULL-terminated
+    /// pointer array into them.
+    pub(super) struct Block(Vec<std::ffi::CString>, Vec<*const libc::c_char>);
+
+    pub(super) fn block(entries: &[&str]) -> Block {
+        let strings: Vec<std::ffi::CString> = entries
+            .iter()
+            .map(|e| std::ffi::CString::new(*e).unwrap())
+            .collect();
+        let mut pointers: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        pointers.push(std::ptr::null());
+        Block(strings, pointers)
+    }
+
+    pub(super) fn entries(b: &Block) -> impl Iterator<Item = environ::Entry<'_>> {
+        // SAFETY: NULL-terminated, and outlives the borrow.
+        unsafe { environ::block(b.1.as_ptr()) }
+    }
+
+    fn strings(env: &ChildEnv) -> Vec<String> {
+        env.entries()
+            .map(|e| String::from_utf8(e.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn activation_replaces_only_what_activate_would() {
+        let b = block(&[
+            "HOME=/h",
+            "PATH=/usr/bin",
+            "VIRTUAL_ENV=/old",
+            "PYTHONHOME=/ph",
+            "VENVEXEC_DEPTH=1:2:3:4:0",
+            "VENVEXEC_PASSED=1.2",
+            "malformed",
+            "LANG=C",
+        ]);
+        let env = Env {
+            root: "/p/.venv".into(),
+            kind: venv::EnvKind::Venv,
+        };
+        let child = child_env_from(entries(&b), &Activation::Env(&env));
+        assert_eq!(
+            strings(&child),
+            [
+                "HOME=/h",
+                "LANG=C",
+                "VIRTUAL_ENV=/p/.venv",
+                "PATH=/p/.venv/bin:/usr/bin"
+            ]
+        );
+        // What the child inherits unchanged is our own strings, not copies.
+        let p = child.pointers();
+        assert_eq!(p[0], b.0[0].as_ptr());
+        assert_eq!(p[1], b.0[7].as_ptr());
+        assert_eq!(p.len(), 5);
+        assert!(p[4].is_null());
+        assert_eq!(child.pairs()[3].1, OsString::from("/p/.venv/bin:/usr/bin"));
+    }
+
+    #[test]
+    fn a_conda_env_is_activated_the_conda_way() {
+        let b = block(&["CONDA_PREFIX=/old", "VIRTUAL_ENV=/v"]);
+        let env = Env {
+            root: "/c/envs/x".into(),
+            kind: venv::EnvKind::Conda,
+        };
+        let child = child_env_from(entries(&b), &Activation::Env(&env));
+        assert_eq!(
+            strings(&child),
+            ["CONDA_PREFIX=/c/envs/x", "PATH=/c/envs/x/bin:/bin:/usr/bin"]
+        );
+    }
+
+    #[test]
+    fn a_fall_through_passes_everything_but_the_chain_on() {
+        let b = block(&["VENVEXEC_DEPTH=old", "PATH=/a", "VIRTUAL_ENV=/v"]);
+        let chain = [
+            ("VENVEXEC_DEPTH".into(), "1:2:3:4:0".into()),
+            ("VENVEXEC_PASSED".into(), "5.6".into()),
+        ];
+        let child = child_env_from(entries(&b), &Activation::FallThrough { chain });
+        assert_eq!(
+            strings(&child),
+            [
+                "PATH=/a",
+                "VIRTUAL_ENV=/v",
+                "VENVEXEC_DEPTH=1:2:3:4:0",
+                "VENVEXEC_PASSED=5.6"
+            ]
+        );
     }
 
     #[test]
@@ -356,6 +547,36 @@ mod proptests {
                 prop_assert!(b.ends_with(old));
             }
             prop_assert_eq!(activated_path(bin, Some(&once)), once.clone());
+        }
+
+        /// Knowing the entries by address from one pass gives the very
+        /// block that reading every name again gives, whatever the block.
+        #[test]
+        fn child_env_shortcut_is_the_long_way(
+            picks in proptest::collection::vec((0usize..9, 0u8..3), 0..12),
+            which in 0usize..3,
+        ) {
+            const NAMES: [&str; 9] = ["PATH", "VIRTUAL_ENV", "PYTHONHOME", "CONDA_PREFIX",
+                "VENVEXEC_DEPTH", "VENVEXEC_PASSED", "HOME", "X", "junk"];
+            let lines: Vec<String> = picks.iter().map(|(n, v)| match NAMES[*n] {
+                "junk" => "junk".to_string(),
+                name => format!("{name}=/v{v}"),
+            }).collect();
+            let b = tests::block(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+            let venv = Env { root: "/p/.venv".into(), kind: venv::EnvKind::Venv };
+            let conda = Env { root: "/c".into(), kind: venv::EnvKind::Conda };
+            let fall = Activation::FallThrough {
+                chain: [("VENVEXEC_DEPTH".into(), "1".into()), ("VENVEXEC_PASSED".into(), "2".into())],
+            };
+            let activation = match which {
+                0 => Activation::Env(&venv),
+                1 => Activation::Env(&conda),
+                _ => fall,
+            };
+            let vars = environ::Vars::from_block(tests::entries(&b));
+            let short = child_env_with(&vars, tests::entries(&b), &activation);
+            let long = child_env_from(tests::entries(&b), &activation);
+            prop_assert_eq!(short.entries().collect::<Vec<_>>(), long.entries().collect::<Vec<_>>());
         }
 
         /// Any PATH value at all: no panic, and only an existing,

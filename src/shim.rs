@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::chain;
 use crate::exec::{self, Activation};
 use crate::fail::{self, Fail};
+use crate::platform::environ::{self, Vars};
 use crate::resolve::{self, Concern, Found, Inputs, Resolution};
 use crate::venv::{self, FileId, Tool};
 
@@ -29,12 +30,13 @@ pub enum Plan {
 }
 
 pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
-    let mut inputs = Inputs::from_process(None);
+    let vars = Vars::process();
+    let mut inputs = Inputs::from_vars(None, &vars);
     inputs.program = Some(name.to_os_string());
     let cwd = inputs.cwd.as_deref().ok();
     let chain = chain::Chain::new(
-        std::env::var_os(chain::DEPTH_VAR).as_deref(),
-        std::env::var_os(chain::PASSED_VAR).as_deref(),
+        vars.get(chain::DEPTH_VAR),
+        vars.get(chain::PASSED_VAR),
         exec::self_id(),
         chain::hop_hash(name, &args, cwd),
         chain::Facts::now,
@@ -43,7 +45,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         let stopped = Plan::Fail(loop_stopped(name, chain.depth));
         (Resolution::default(), stopped)
     } else {
-        decide(name, &inputs, &chain)
+        decide(name, &inputs, &chain, vars.get("PATH"))
     };
     tell(name, &inputs, &res, &plan);
     if let (Plan::FallThrough { program }, Some(found), false) = (&plan, &res.found, inputs.quiet) {
@@ -51,15 +53,17 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
     }
     let fail = match plan {
         Plan::InEnv { found, program } => {
-            let env = exec::child_env(&Activation::Env(&found.env));
+            let activation = Activation::Env(&found.env);
+            let env = exec::child_env_with(&vars, environ::process_block(), &activation);
             let err = exec::exec(&program, &args, &env);
             exec::cannot_run(&program, &err)
         }
         Plan::FallThrough { program } => {
             let script = crate::platform::is_script(&program);
-            let env = exec::child_env(&Activation::FallThrough {
+            let activation = Activation::FallThrough {
                 chain: chain.fall_through_vars(&chain::Facts::now(), script),
-            });
+            };
+            let env = exec::child_env_with(&vars, environ::process_block(), &activation);
             let err = exec::exec(&program, &args, &env);
             exec::cannot_run(&program, &err)
         }
@@ -71,7 +75,13 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
 /// What the shim for `name` does here, and the resolution behind it: the
 /// order, strict mode, then [`plan`]. `venvexec which` shows this very
 /// value.
-pub fn decide(name: &OsStr, inputs: &Inputs, chain: &chain::Chain) -> (Resolution, Plan) {
+/// `path_var`: the PATH a fall-through searches.
+pub fn decide(
+    name: &OsStr,
+    inputs: &Inputs,
+    chain: &chain::Chain,
+    path_var: Option<&OsStr>,
+) -> (Resolution, Plan) {
     let res = match resolve::resolve(inputs) {
         Ok(res) => res,
         Err(e) => return (Resolution::default(), Plan::Fail(e.fail_for(name))),
@@ -80,13 +90,7 @@ pub fn decide(name: &OsStr, inputs: &Inputs, chain: &chain::Chain) -> (Resolutio
         let fail = strict_refusal(name, inputs, &res);
         return (res, Plan::Fail(fail));
     }
-    let plan = plan(
-        name,
-        &res,
-        chain,
-        std::env::var_os("PATH").as_deref(),
-        inputs.cwd.as_deref().ok(),
-    );
+    let plan = plan(name, &res, chain, path_var, inputs.cwd.as_deref().ok());
     (res, plan)
 }
 

@@ -72,7 +72,7 @@ fn run_in_env(
     }
     let env = exec::child_env(&Activation::Env(&found.env));
     if init::wanted(init, no_init) {
-        return Ok(init::supervise(&program, &args, &env)?);
+        return Ok(init::supervise(&program, &args, &env.pairs())?);
     }
     let err = exec::exec(&program, &args, &env);
     Err(exec::cannot_run(&program, &err).into())

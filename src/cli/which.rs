@@ -41,7 +41,13 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
     }
     let mut inputs = Inputs::from_process(venv);
     inputs.program = Some(args.name.clone());
-    let (res, plan) = shim::decide(&args.name, &inputs, &Chain::start(exec::self_id()));
+    let path_var = std::env::var_os("PATH");
+    let (res, plan) = shim::decide(
+        &args.name,
+        &inputs,
+        &Chain::start(exec::self_id()),
+        path_var.as_deref(),
+    );
     let on_path = on_path(&args.name, inputs.cwd.as_deref().ok());
     if args.json {
         outln!("{}", to_json(&args.name, &inputs, &res, &plan, &on_path));

@@ -1,6 +1,7 @@
 //! The few things that differ between unixes, behind one door, and the
 //! small readers of system formats that several modules share.
 
+pub mod environ;
 pub mod fd;
 #[cfg(target_os = "linux")]
 pub mod procfs;

@@ -17,6 +17,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::fail::{self, Fail};
+use crate::platform::environ::Vars;
 use crate::venv::{Env, NotEnv};
 
 /// A snapshot of everything the decision depends on besides the
@@ -87,7 +88,12 @@ impl Inputs {
     }
 
     pub fn from_process(venv_flag: Option<OsString>) -> Inputs {
-        let var = |k: &str| std::env::var_os(k);
+        Inputs::from_vars(venv_flag, &Vars::process())
+    }
+
+    /// From variables already read (the shim reads its environment once).
+    pub fn from_vars(venv_flag: Option<OsString>, vars: &Vars) -> Inputs {
+        let var = |k: &str| vars.get(k).map(OsStr::to_os_string);
         let (uid, gid) = crate::platform::fd::ids();
         Inputs {
             venv_flag,
@@ -104,7 +110,7 @@ impl Inputs {
             across_filesystems: var("VENVEXEC_ACROSS_FILESYSTEMS").is_some_and(|v| is_truthy(&v)),
             inherit: !var("VENVEXEC_NO_INHERIT").is_some_and(|v| is_truthy(&v)),
             process_managers: var("VENVEXEC_PROCESS_MANAGERS"),
-            tools: tools::ToolVars::from_process(),
+            tools: tools::ToolVars::from_vars(vars),
             uid,
             gid,
             program: None,

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use super::project::{Level, Look};
 use super::trust::{self, Pointer};
 use super::{Inputs, Skip, Via};
+use crate::platform::environ::Vars;
 
 /// The variables the tool conventions read, snapshotted with the rest.
 #[derive(Debug, Clone, Default)]
@@ -46,8 +47,12 @@ pub struct ToolVars {
 }
 
 impl ToolVars {
-    pub fn from_process() -> ToolVars {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    pub fn from_vars(vars: &Vars) -> ToolVars {
+        let var = |k: &str| {
+            vars.get(k)
+                .filter(|v| !v.is_empty())
+                .map(OsStr::to_os_string)
+        };
         ToolVars {
             home: var("HOME"),
             xdg_cache_home: var("XDG_CACHE_HOME"),
