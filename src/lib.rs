@@ -9,6 +9,7 @@
 #[macro_use]
 mod output;
 
+pub mod arena;
 pub mod chain;
 pub mod cli;
 pub mod exec;

@@ -10,6 +10,10 @@
 
 use std::ffi::OsString;
 
+// A shim allocates a few KiB and exits by exec: bump them (see arena).
+#[global_allocator]
+static ALLOCATOR: venvexec::arena::Arena = venvexec::arena::Arena::new();
+
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: the C runtime passes argc valid NUL-terminated strings.

@@ -581,7 +581,7 @@ fn static_build_needs_no_dynamic_loader() {
     let Some(path) = std::env::var_os("VENVEXEC_STATIC_BIN") else {
         eprintln!(
             "skipped: set VENVEXEC_STATIC_BIN to a binary built with \
-             RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target x86_64-unknown-linux-gnu"
+             RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\" cargo build --release --target x86_64-unknown-linux-gnu"
         );
         return;
     };
