@@ -5,7 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -233,7 +233,7 @@ fn added_vars(
     match (activation, plan) {
         (_, Some(plan)) => vec![
             nul_terminated(&[plan.var.as_bytes(), b"=", plan.root.as_os_str().as_bytes()]),
-            nul_terminated(&[b"PATH=", activated_path(&plan.bin(), old_path).as_bytes()]),
+            path_entry(&plan.bin(), old_path),
         ],
         (Activation::FallThrough { chain }, None) => chain
             .iter()
@@ -243,27 +243,40 @@ fn added_vars(
     }
 }
 
+/// `PATH=` [`activated_path`] as an envp entry, built in one buffer.
+fn path_entry(bin: &Path, old: Option<&OsStr>) -> Vec<u8> {
+    let mut e = Vec::with_capacity(128);
+    e.extend_from_slice(b"PATH=");
+    push_activated_path(&mut e, bin.as_os_str().as_bytes(), old.map(OsStr::as_bytes));
+    nul_terminated(&[&e])
+}
+
 /// `ENV/bin` first on PATH, as `activate` does; not added twice when a
 /// nested call is already inside it, so PATH does not grow per level.
 pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
-    let bin = bin.as_os_str();
+    let mut p = Vec::new();
+    push_activated_path(&mut p, bin.as_os_str().as_bytes(), old.map(OsStr::as_bytes));
+    OsString::from_vec(p)
+}
+
+fn push_activated_path(out: &mut Vec<u8>, bin: &[u8], old: Option<&[u8]>) {
     let Some(old) = old else {
         // activate would leave `ENV/bin:` with an empty (= cwd) tail; give
         // the child the search path it would have had without PATH.
-        let mut p = bin.to_os_string();
-        p.push(":");
-        p.push(crate::platform::DEFAULT_PATH);
-        return p;
+        out.extend_from_slice(bin);
+        out.push(b':');
+        out.extend_from_slice(crate::platform::DEFAULT_PATH.as_bytes());
+        return;
     };
-    if split_list(old).next() == Some(bin) {
-        return old.to_os_string();
+    if old.split(|&b| b == b':').next() == Some(bin) {
+        out.extend_from_slice(old);
+        return;
     }
-    let mut p = bin.to_os_string();
+    out.extend_from_slice(bin);
     if !old.is_empty() {
-        p.push(":");
-        p.push(old);
+        out.push(b':');
+        out.extend_from_slice(old);
     }
-    p
 }
 
 /// Replaces this process with `program`. `argv[0]` is the absolute `program`

@@ -459,6 +459,10 @@ impl Skip {
     /// prefix), or `None` when it is not worth one. `running` is what the
     /// call goes on to run, if anything.
     pub fn warning(&self, running: Option<&Path>) -> Option<String> {
+        // Most skips are not worth a line: say so before formatting anything.
+        if self.concern == Concern::None {
+            return None;
+        }
         let running = running.map_or(String::new(), |p| format!("; running {}", p.display()));
         let path = self.path.as_deref().unwrap_or(Path::new("")).display();
         Some(match &self.concern {
