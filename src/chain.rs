@@ -51,25 +51,24 @@ pub struct Chain {
     /// passed.
     pub passed: Vec<FileId>,
     me: bool,
-    /// This hop: the command, its arguments and the working directory.
-    hop: u64,
 }
 
 impl Chain {
     /// `depth_var` and `passed_var` as found in the environment; `me` is
-    /// this binary, `hop` this call's [`hop_hash`]. The process facts are
-    /// asked only when there is a count to check.
+    /// this binary, `hop` gives this call's [`hop_hash`]. The hop and the
+    /// process facts are asked only when there is a count to check, so a
+    /// call with no chain behind it hashes nothing.
     pub fn new(
         depth_var: Option<&OsStr>,
         passed_var: Option<&OsStr>,
         me: Option<FileId>,
-        hop: u64,
+        hop: impl FnOnce() -> u64,
         facts: impl FnOnce() -> Facts,
     ) -> Chain {
         let depth = depth_var.and_then(parse_depth).map_or(0, |d| {
             let now = facts();
             let same_process = d.pid == now.pid && now.ms.saturating_sub(d.ms) < WINDOW_MS;
-            let wrapper_child = d.pid == now.ppid && d.hop == hop && d.script;
+            let wrapper_child = d.pid == now.ppid && d.script && d.hop == hop();
             if same_process || wrapper_child {
                 d.count
             } else {
@@ -86,7 +85,6 @@ impl Chain {
             depth,
             me: me.is_some(),
             passed,
-            hop,
         }
     }
 
@@ -96,7 +94,7 @@ impl Chain {
             None,
             std::env::var_os(PASSED_VAR).as_deref(),
             me,
-            0,
+            || 0,
             Facts::now,
         )
     }
@@ -110,9 +108,14 @@ impl Chain {
         self.depth >= MAX_DEPTH
     }
 
-    /// The variables for the program this shim falls through to; `script`:
-    /// that program is a `#!` script.
-    pub fn fall_through_vars(&self, now: &Facts, script: bool) -> [(OsString, OsString); 2] {
+    /// The variables for the program this shim falls through to: `hop` is
+    /// this call's [`hop_hash`]; `script`: that program is a `#!` script.
+    pub fn fall_through_vars(
+        &self,
+        now: &Facts,
+        hop: u64,
+        script: bool,
+    ) -> [(OsString, OsString); 2] {
         let passed: Vec<String> = self
             .passed
             .iter()
@@ -125,7 +128,7 @@ impl Chain {
                     "{}:{}:{:x}:{}:{}",
                     self.depth + 1,
                     now.pid,
-                    self.hop,
+                    hop,
                     now.ms,
                     u8::from(script)
                 )
@@ -234,7 +237,7 @@ mod tests {
             Some(OsStr::new(depth)),
             Some(OsStr::new(passed)),
             Some((1, 2)),
-            0xab,
+            || 0xab,
             || NOW,
         )
     }
@@ -284,16 +287,16 @@ mod tests {
     fn passed_keeps_me_first_and_drops_duplicates_and_garbage() {
         let c = chain("", "3.4:1.2:x:5.:3.4:7.8");
         assert_eq!(c.passed, [(1, 2), (3, 4), (7, 8)]);
-        let [_, (_, v)] = c.fall_through_vars(&NOW, false);
+        let [_, (_, v)] = c.fall_through_vars(&NOW, 0xab, false);
         assert_eq!(v, "1.2:3.4:7.8");
     }
 
     #[test]
     fn the_count_goes_up_by_one_per_hop() {
         let c = chain("4:100:ab:9999:0", "");
-        let [(_, v), _] = c.fall_through_vars(&NOW, true);
+        let [(_, v), _] = c.fall_through_vars(&NOW, 0xab, true);
         assert_eq!(v, "5:100:ab:10000:1");
-        let again = Chain::new(Some(&v), None, None, 0xab, || NOW);
+        let again = Chain::new(Some(&v), None, None, || 0xab, || NOW);
         assert_eq!(again.depth, 5);
     }
 

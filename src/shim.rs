@@ -38,7 +38,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         vars.get(chain::DEPTH_VAR),
         vars.get(chain::PASSED_VAR),
         exec::self_id(),
-        chain::hop_hash(name, &args, cwd),
+        || chain::hop_hash(name, &args, cwd),
         chain::Facts::now,
     );
     let (res, plan) = if chain.is_loop() {
@@ -61,7 +61,11 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         Plan::FallThrough { program } => {
             let script = crate::platform::is_script(&program);
             let activation = Activation::FallThrough {
-                chain: chain.fall_through_vars(&chain::Facts::now(), script),
+                chain: chain.fall_through_vars(
+                    &chain::Facts::now(),
+                    chain::hop_hash(name, &args, cwd),
+                    script,
+                ),
             };
             let env = exec::child_env_with(&vars, environ::process_block(), &activation);
             let err = exec::exec(&program, &args, &env);
