@@ -419,13 +419,7 @@ fn a_copied_interpreter_whose_home_the_attacker_owns_is_not_run() {
     let sb = Sandbox::new();
     chmod(&sb.root(), "0755");
     let proj = sb.dir("proj");
-    let venv = proj.join(".venv");
-    let status = Command::new(common::python3())
-        .args(["-m", "venv", "--without-pip", "--copies"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let venv = make_venv_copies(&proj.join(".venv"), "copies");
     // The attacker's "installation": the real standard library, entry by
     // entry, plus a sitecustomize.py of their own, which CPython imports
     // at start-up from the `home` pyvenv.cfg names.

@@ -209,14 +209,7 @@ fn relative_argv0_is_made_absolute_with_the_parents_cwd() {
 #[test]
 fn copies_venv_is_found_by_its_executable_when_argv0_no_longer_leads_there() {
     let sb = Sandbox::new();
-    let venv = sb.dir("srv/app").join(".venv");
-    let status = Command::new(python3())
-        .args(["-m", "venv", "--copies", "--without-pip"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success(), "python -m venv --copies failed");
-    write_probe(&venv, "copies");
+    let venv = make_venv_copies(&sb.dir("srv/app").join(".venv"), "copies");
     let work = sb.dir("work");
     // Started as `./bin/python3` from the venv, then the program changes
     // directory: argv[0] now resolves to nothing, but /proc/PID/exe is the

@@ -22,20 +22,7 @@ const PREFIX: &str = "import sys; print(sys.prefix)";
 /// outside the venv.
 fn copies_project(sb: &Sandbox, rel: &str) -> (PathBuf, PathBuf) {
     let proj = sb.dir(rel);
-    let venv = proj.join(".venv");
-    let status = Command::new(python3())
-        .args(["-m", "venv", "--without-pip", "--copies"])
-        .arg(&venv)
-        .env_remove("VIRTUAL_ENV")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    write_probe(&venv, "copies");
-    assert!(
-        fs::symlink_metadata(venv.join("bin/python"))
-            .unwrap()
-            .is_file()
-    );
+    let venv = make_venv_copies(&proj.join(".venv"), "copies");
     (proj, venv)
 }
 

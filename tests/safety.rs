@@ -166,16 +166,9 @@ fn a_bin_dir_writable_by_others_is_not_used() {
 fn an_interpreter_writable_by_others_is_not_used() {
     let sb = Sandbox::new();
     let proj = sb.dir("proj");
-    let venv = proj.join(".venv");
     // --copies: the interpreter is a file of the venv's own, not a link
     // into the system, so its mode is the venv's to get wrong.
-    let status = Command::new(common::python3())
-        .args(["-m", "venv", "--without-pip", "--copies"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    write_probe(&venv, "copies");
+    let venv = make_venv_copies(&proj.join(".venv"), "copies");
     let python = venv.join("bin/python");
     assert!(fs::symlink_metadata(&python).unwrap().is_file());
     chmod(&python, "0777");

@@ -59,8 +59,27 @@ pub fn pyenv_pythons() -> Vec<PathBuf> {
 /// probe module into its site-packages: `import venvprobe` prints which
 /// environment ran (its tag) and proves its site-packages is importable.
 pub fn make_venv_with(python: &Path, dir: &Path, tag: &str) -> PathBuf {
+    venv_made(python, dir, tag, &[])
+}
+
+/// As [`make_venv`], with `--copies`: `bin/python` is a file of the venv's
+/// own, not a link into the system, so its mode and its `home` are the
+/// venv's to get wrong.
+pub fn make_venv_copies(dir: &Path, tag: &str) -> PathBuf {
+    let made = venv_made(python3(), dir, tag, &["--copies"]);
+    assert!(
+        fs::symlink_metadata(made.join("bin/python"))
+            .unwrap()
+            .is_file(),
+        "--copies made a link"
+    );
+    made
+}
+
+fn venv_made(python: &Path, dir: &Path, tag: &str, extra: &[&str]) -> PathBuf {
     let status = Command::new(python)
         .args(["-m", "venv", "--without-pip"])
+        .args(extra)
         .arg(dir)
         .env_remove("VIRTUAL_ENV")
         .env_remove("PYTHONHOME")
