@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use venvexec::resolve::{Inputs, Resolution, Source, Via, resolve};
+use venvexec::resolve::{Inputs, Resolution, Source, Via, explain, resolve};
 
 /// One row: a name, the tree, the inputs, what must win.
 struct Case {
@@ -360,6 +360,72 @@ const CASES: &[Case] = &[
         skipped: &[],
     },
     Case {
+        name: "a plain pyenv version is said against .python-version; the walk goes on",
+        tree: |r| {
+            dir(r, "pyenv/versions/3.12.1/bin");
+            env(r, "q/.venv");
+            fs::write(dir(r, "q/p").join(".python-version"), "3.12.1\n").unwrap();
+            dir(r, "q/p")
+        },
+        inputs: |r, i| {
+            fenced(r, i);
+            i.tools.pyenv_root = os(r.join("pyenv"));
+        },
+        chosen: Some("q/.venv"),
+        source: "project",
+        skipped: &[
+            "pyenv ",
+            "/q/p/.python-version: names 3.12.1, a plain pyenv version, not a virtualenv",
+        ],
+    },
+    Case {
+        name: "a pyenv name pyenv does not have is said against .python-version",
+        tree: |r| {
+            dir(r, "pyenv/versions");
+            fs::write(dir(r, "p").join(".python-version"), "gone-env\n").unwrap();
+            dir(r, "p")
+        },
+        inputs: |r, i| {
+            fenced(r, i);
+            i.tools.pyenv_root = os(r.join("pyenv"));
+        },
+        chosen: None,
+        source: "",
+        skipped: &["pyenv ", "names gone-env, which pyenv does not have"],
+    },
+    Case {
+        name: "pipenv's PIPENV_CUSTOM_VENV_NAME under WORKON_HOME",
+        tree: |r| {
+            env(r, "workon/custom");
+            fs::write(dir(r, "p").join("Pipfile"), "[packages]\n").unwrap();
+            dir(r, "p")
+        },
+        inputs: |r, i| {
+            fenced(r, i);
+            i.tools.workon_home = os(r.join("workon"));
+            i.tools.pipenv_custom_venv_name = Some("custom".into());
+        },
+        chosen: Some("workon/custom"),
+        source: "pipenv",
+        skipped: &[],
+    },
+    Case {
+        name: "a tool's candidate that is no environment is noted under the tool's name",
+        tree: |r| {
+            env(r, "q/.venv");
+            dir(r, "q/p/uvenv/bin");
+            fs::write(r.join("q/p/pyproject.toml"), "[project]\nname = \"p\"\n").unwrap();
+            dir(r, "q/p")
+        },
+        inputs: |r, i| {
+            fenced(r, i);
+            i.tools.uv_project_environment = Some("uvenv".into());
+        },
+        chosen: Some("q/.venv"),
+        source: "project",
+        skipped: &["uv ", "/q/p/uvenv: "],
+    },
+    Case {
         name: "nothing anywhere: no environment, the fence is noted",
         tree: |r| dir(r, "p/sub"),
         inputs: fenced,
@@ -433,5 +499,50 @@ fn the_project_source_says_which_convention() {
             dir: root.join("p"),
             via: Via::Dir("venv".into())
         }
+    );
+}
+
+/// `which -v`'s "checked" lines come from the order itself: one per
+/// source, in the contract's order, the walk's conventions in theirs.
+#[test]
+fn the_checked_lines_follow_the_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(tmp.path()).unwrap();
+    let cwd = dir(&root, "p");
+    let mut inp = Inputs::in_dir(&cwd);
+    fenced(&root, &mut inp);
+    inp.virtual_env = os(root.join("gone"));
+    let res = resolve(&inp).unwrap();
+    let lines = explain(&inp, &res);
+    let starts: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("    "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "--venv",
+            "VENVEXEC_DISABLE",
+            "VENVEXEC_VENV",
+            "VIRTUAL_ENV",
+            "CONDA_PREFIX",
+            "project",
+            "inherited"
+        ],
+        "{lines:#?}"
+    );
+    let project = lines.iter().find(|l| l.contains("project: ")).unwrap();
+    assert!(
+        project.contains(
+            ".venv, venv, uv, pdm, poetry, pipenv, pyenv-virtualenv, in each directory from"
+        ),
+        "{project}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  skipped: VIRTUAL_ENV ") && l.ends_with("(stale)")),
+        "{lines:#?}"
     );
 }

@@ -4,26 +4,17 @@
 use crate::resolve::Kind;
 use std::path::Path;
 
-use super::{Found, Inputs, Skip, Source, explicit::absolute};
-use crate::venv::{self, Require};
+use super::judge::{Candidate, Origin};
+use super::{Inputs, Skip, explicit::absolute};
 
-pub fn virtual_env(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
-    let dir = absolute(Path::new(inp.virtual_env.as_ref()?));
-    // A stale value (the venv was deleted after `activate`) is common and
-    // harmless to skip: the user's intent is gone with the directory.
-    match venv::probe(&dir, Require::Interpreter) {
-        Ok(env) => Some(Found {
-            env,
-            source: Source::VirtualEnv,
-        }),
-        Err(why) => {
-            skipped.push(Skip::stale(Kind::VirtualEnv, dir, why));
-            None
-        }
-    }
+pub fn virtual_env(inp: &Inputs) -> Option<Candidate<'static>> {
+    Some(Candidate {
+        at: absolute(Path::new(inp.virtual_env.as_ref()?)),
+        origin: Origin::Activated(Kind::VirtualEnv),
+    })
 }
 
-pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
+pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Candidate<'static>> {
     let prefix = absolute(Path::new(inp.conda_prefix.as_ref()?));
     if is_conda_base(inp, &prefix) {
         // The base env is conda's own installation: as much a "system
@@ -35,16 +26,10 @@ pub fn conda(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         ));
         return None;
     }
-    match venv::probe(&prefix, Require::Interpreter) {
-        Ok(env) => Some(Found {
-            env,
-            source: Source::Conda,
-        }),
-        Err(why) => {
-            skipped.push(Skip::stale(Kind::Conda, prefix, why));
-            None
-        }
-    }
+    Some(Candidate {
+        at: prefix,
+        origin: Origin::Activated(Kind::Conda),
+    })
 }
 
 /// Conda says which env is active in `CONDA_DEFAULT_ENV` ("base" for the

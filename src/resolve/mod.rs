@@ -1,10 +1,17 @@
-//! Which environment is meant here. The preference order lives in
-//! [`resolve`], readable top to bottom; each source is a module that returns
-//! what it found, and notes what it skipped and why.
+//! Which environment is meant here.
+//!
+//! The order is written once, here: [`ORDER`] for the sources, [`in_dir`]
+//! for the conventions inside one directory of the project walk. Each
+//! source and convention is a module that only yields candidates (where an
+//! environment may be, where it was found, which kind found it) and notes
+//! what it passed over; [`judge`] alone decides what a candidate is worth.
+//! `which -v`'s "checked" lines are generated from the same lists.
 
 mod activated;
 mod explicit;
 pub mod inherited;
+pub mod judge;
+pub mod level;
 pub mod process;
 pub mod project;
 pub mod servers;
@@ -273,6 +280,19 @@ pub enum Via {
     PyenvVirtualenv(OsString),
 }
 
+impl Via {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Via::Dir(_) => Kind::Project,
+            Via::Uv => Kind::Uv,
+            Via::Pdm(_) => Kind::Pdm,
+            Via::Poetry => Kind::Poetry,
+            Via::Pipenv => Kind::Pipenv,
+            Via::PyenvVirtualenv(_) => Kind::PyenvVirtualenv,
+        }
+    }
+}
+
 impl Source {
     pub fn kind(&self) -> Kind {
         match self {
@@ -280,14 +300,7 @@ impl Source {
             Source::Explicit { flag: false } => Kind::Explicit,
             Source::VirtualEnv => Kind::VirtualEnv,
             Source::Conda => Kind::Conda,
-            Source::Project { via, .. } => match via {
-                Via::Dir(_) => Kind::Project,
-                Via::Uv => Kind::Uv,
-                Via::Pdm(_) => Kind::Pdm,
-                Via::Poetry => Kind::Poetry,
-                Via::Pipenv => Kind::Pipenv,
-                Via::PyenvVirtualenv(_) => Kind::PyenvVirtualenv,
-            },
+            Source::Project { via, .. } => via.kind(),
             Source::Inherited { .. } => Kind::Inherited,
         }
     }
@@ -559,45 +572,154 @@ impl From<ExplicitError> for Fail {
     }
 }
 
-/// The resolution order of the contract, first usable source wins.
-pub fn resolve(inp: &Inputs) -> Result<Resolution, ExplicitError> {
-    // 1. Explicit. The command-line flag beats everything; the kill switch
-    //    beats the variable, so `VENVEXEC_DISABLE=1` always means "hands off".
-    if let Some(dir) = &inp.venv_flag {
-        return explicit::resolve(dir, true).map(Resolution::found);
+/// One source of the contract's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `--venv DIR`.
+    Flag,
+    /// `VENVEXEC_DISABLE`: hands off, nothing below is looked at.
+    Disable,
+    /// `VENVEXEC_VENV`.
+    Var,
+    VirtualEnv,
+    Conda,
+    /// The project walk, from the working directory up.
+    Project,
+    /// The Python process that shelled out.
+    Inherited,
+}
+
+/// The resolution order of the contract: the first source that yields a
+/// usable environment wins. The flag beats everything; the kill switch
+/// beats the variable, so `VENVEXEC_DISABLE=1` always means "hands off".
+pub const ORDER: [Step; 7] = [
+    Step::Flag,
+    Step::Disable,
+    Step::Var,
+    Step::VirtualEnv,
+    Step::Conda,
+    Step::Project,
+    Step::Inherited,
+];
+
+/// A convention of the project walk, tried in one directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Convention<'a> {
+    /// An in-project directory (`VENVEXEC_NAMES`, default `.venv`, `venv`).
+    InProject(&'a OsStr),
+    Tool(tools::Tool),
+}
+
+/// After the in-project names, each tool's convention, in this order: a
+/// variable the user set (uv's `UV_PROJECT_ENVIRONMENT`) beats a file that
+/// names an interpreter (pdm's `.pdm-python`, then pdm's central venvs),
+/// which beats a computed location (poetry's cache, pipenv's
+/// `WORKON_HOME`); last a pyenv-virtualenv named by `.python-version`.
+pub const IN_DIR_TOOLS: [tools::Tool; 5] = [
+    tools::Tool::Uv,
+    tools::Tool::Pdm,
+    tools::Tool::Poetry,
+    tools::Tool::Pipenv,
+    tools::Tool::PyenvVirtualenv,
+];
+
+/// The conventions tried in each directory of the walk, first hit wins;
+/// lazy, so that a `.venv` found costs nothing of the rest.
+pub fn in_dir<'a>(names: &'a [&'a OsStr]) -> impl Iterator<Item = Convention<'a>> + 'a {
+    names
+        .iter()
+        .map(|n| Convention::InProject(n))
+        .chain(IN_DIR_TOOLS.map(Convention::Tool))
+}
+
+/// How `which -v` names a convention in its "checked" line.
+impl fmt::Display for Convention<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Convention::InProject(name) => write!(f, "{}", Path::new(name).display()),
+            Convention::Tool(tools::Tool::PyenvVirtualenv) => f.write_str("pyenv-virtualenv"),
+            Convention::Tool(tool) => write!(f, "{}", tool.kind()),
+        }
     }
-    if inp.disabled {
-        return Ok(Resolution {
-            disabled: true,
-            ..Resolution::default()
-        });
-    }
-    if let Some(dir) = &inp.venv_var {
-        return explicit::resolve(dir, false).map(Resolution::found);
+}
+
+/// What the order ended with.
+enum Ended {
+    Found(Found),
+    Disabled,
+}
+
+impl Step {
+    fn run(self, inp: &Inputs, skipped: &mut Vec<Skip>) -> Result<Option<Ended>, ExplicitError> {
+        use judge::{Candidate, Origin, Verdict};
+        let candidate = match self {
+            Step::Flag | Step::Var => {
+                let flag = self == Step::Flag;
+                let named = if flag { &inp.venv_flag } else { &inp.venv_var };
+                named.as_ref().map(|dir| Candidate {
+                    at: explicit::absolute(Path::new(dir)),
+                    origin: Origin::Explicit { flag },
+                })
+            }
+            Step::Disable => return Ok(inp.disabled.then_some(Ended::Disabled)),
+            Step::VirtualEnv => activated::virtual_env(inp),
+            Step::Conda => activated::conda(inp, skipped),
+            Step::Project => return Ok(project::discover(inp, skipped).map(Ended::Found)),
+            Step::Inherited => return Ok(inherited::discover(inp, skipped).map(Ended::Found)),
+        };
+        let Some(candidate) = candidate else {
+            return Ok(None);
+        };
+        Ok(match judge::judge(candidate, inp, skipped)? {
+            Verdict::Found(found) => Some(Ended::Found(found)),
+            Verdict::Next | Verdict::File | Verdict::Stop => None,
+        })
     }
 
+    /// The line of "checked:" that says what this step looked at.
+    fn checked(self, inp: &Inputs) -> String {
+        let set = |name: &str, v: &Option<OsString>| match v {
+            Some(v) => format!("{name}: = {}", Path::new(v).display()),
+            None => format!("{name}: not set"),
+        };
+        match self {
+            Step::Flag => set("--venv", &inp.venv_flag),
+            Step::Disable => "VENVEXEC_DISABLE: not set".into(),
+            Step::Var => set("VENVEXEC_VENV", &inp.venv_var),
+            Step::VirtualEnv => set("VIRTUAL_ENV", &inp.virtual_env),
+            Step::Conda => set("CONDA_PREFIX", &inp.conda_prefix),
+            Step::Project => project::checked(inp),
+            Step::Inherited => inherited::checked(inp),
+        }
+    }
+}
+
+/// The contract's order over `inp`, first usable source wins.
+pub fn resolve(inp: &Inputs) -> Result<Resolution, ExplicitError> {
     let mut skipped = Vec::new();
-    // 2. Activated.
-    let found = activated::virtual_env(inp, &mut skipped)
-        .or_else(|| activated::conda(inp, &mut skipped))
-        // 3. Project, from the working directory up.
-        .or_else(|| project::discover(inp, &mut skipped))
-        // 4. Inherited from the Python process that shelled out.
-        .or_else(|| inherited::discover(inp, &mut skipped));
+    for step in ORDER {
+        match step.run(inp, &mut skipped)? {
+            None => {}
+            Some(Ended::Found(found)) => {
+                return Ok(Resolution {
+                    found: Some(found),
+                    skipped,
+                    disabled: false,
+                });
+            }
+            Some(Ended::Disabled) => {
+                return Ok(Resolution {
+                    disabled: true,
+                    ..Resolution::default()
+                });
+            }
+        }
+    }
     Ok(Resolution {
-        found,
+        found: None,
         skipped,
         disabled: false,
     })
-}
-
-impl Resolution {
-    fn found(found: Found) -> Resolution {
-        Resolution {
-            found: Some(found),
-            ..Resolution::default()
-        }
-    }
 }
 
 /// The indented lines that explain a resolution, for `which -v` and the
@@ -613,37 +735,12 @@ pub fn explain(inp: &Inputs, res: &Resolution) -> Vec<String> {
     lines
 }
 
-/// What the order looked at, in words: one line per source.
+/// What the order looked at, in words: one line per source, from [`ORDER`].
 fn checked(inp: &Inputs, res: &Resolution) -> Vec<String> {
-    let set = |v: &Option<OsString>| match v {
-        Some(v) => format!("= {}", Path::new(v).display()),
-        None => "not set".to_string(),
-    };
     if res.disabled {
         return vec!["VENVEXEC_DISABLE is set: no source was consulted".into()];
     }
-    let mut lines = vec![
-        format!(
-            "--venv / VENVEXEC_VENV: {}",
-            set(&inp.venv_flag.clone().or(inp.venv_var.clone()))
-        ),
-        format!("VIRTUAL_ENV: {}", set(&inp.virtual_env)),
-        format!("CONDA_PREFIX: {}", set(&inp.conda_prefix)),
-    ];
-    match &inp.cwd {
-        Ok(cwd) => lines.push(format!(
-            "project: {}, then the uv, pdm, poetry, pipenv and pyenv-virtualenv conventions, from {} upwards",
-            project::names_shown(inp.names.as_deref()),
-            cwd.display()
-        )),
-        Err(why) if why.gone => lines.push(format!("project: {why}")),
-        Err(why) => lines.push(format!(
-            "project: {}, then the tool conventions, from the working directory upwards ({why})",
-            project::names_shown(inp.names.as_deref()),
-        )),
-    }
-    lines.push(inherited::checked(inp));
-    lines
+    ORDER.iter().map(|step| step.checked(inp)).collect()
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ fn listed(found_in: &impl Fn() -> Option<PathBuf>, inp: &Inputs) -> bool {
     found_in().is_some_and(|d| is_listed_safe(&d, &d, inp.safe_dirs.as_deref()))
 }
 
-fn is_missing(e: &std::io::Error) -> bool {
+pub fn is_missing(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 

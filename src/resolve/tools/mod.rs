@@ -1,11 +1,8 @@
 //! Environments that other tools keep for a project, found from the
 //! project directory by each tool's own convention.
 //!
-//! Order inside one directory (after the in-project `.venv`/`venv`):
-//! uv's `UV_PROJECT_ENVIRONMENT`, pdm's `.pdm-python` (or `PDM_PYTHON`),
-//! pdm's central venvs, poetry's cache, pipenv's `WORKON_HOME`, and last a
-//! pyenv-virtualenv named in `.python-version`: a variable the user set
-//! beats a file that names an interpreter, which beats a computed location.
+//! Each convention only yields a candidate; the judge decides
+//! ([`crate::resolve::judge`]), and the order is [`crate::resolve::IN_DIR_TOOLS`].
 //!
 //! Cost: a tool's per-directory `stat` only happens when that tool's home
 //! exists on this machine (checked once per walk), so a machine without
@@ -25,9 +22,10 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::project::{Level, Look};
+use super::judge::Yield;
+use super::level::Level;
 use super::trust::{self, Pointer};
-use super::{Inputs, Skip, Via};
+use super::{Inputs, Skip};
 use crate::platform::environ::Vars;
 
 /// The variables the tool conventions read, snapshotted with the rest.
@@ -96,7 +94,8 @@ fn absolute_var(v: &Option<OsString>) -> Option<PathBuf> {
     v.as_ref().map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
-/// Where each tool keeps environments, when that place exists here.
+/// Where each tool keeps environments, when that place exists here
+/// (looked up once per walk).
 pub struct Tools {
     pyenv_versions: Option<PathBuf>,
     poetry_venvs: Option<PathBuf>,
@@ -117,43 +116,63 @@ impl Tools {
     }
 }
 
-/// The tool conventions for one directory of the walk. `None`: no tool
-/// claims this directory.
-/// `dotvenv_file`: the walk saw a regular file named `.venv` here.
-pub fn look(
-    level: &Level,
-    tools: &Tools,
-    dotvenv_file: bool,
-    inp: &Inputs,
-    skipped: &mut Vec<Skip>,
-) -> Option<(Look, Via)> {
-    if let Some(hit) = uv::look(level, inp, skipped) {
-        return Some(hit);
+/// What the tool conventions see of one directory of the walk.
+pub struct Dir<'a> {
+    pub level: &'a Level,
+    pub inp: &'a Inputs,
+    pub tools: &'a Tools,
+    /// Its `pyproject.toml`, read at most once for all conventions.
+    pub project: pyproject::InDir<'a>,
+    /// The walk saw a regular file named `.venv` here.
+    pub dotvenv_file: bool,
+}
+
+impl<'a> Dir<'a> {
+    pub fn new(level: &'a Level, inp: &'a Inputs, tools: &'a Tools, dotvenv_file: bool) -> Self {
+        Dir {
+            level,
+            inp,
+            tools,
+            project: pyproject::InDir::new(level, inp),
+            dotvenv_file,
+        }
     }
-    let project = pyproject::InDir::new(level, inp);
-    if let Some(hit) = pdm::look(level, tools.pdm_venvs.as_deref(), &project, inp, skipped) {
-        return Some(hit);
+}
+
+/// The candidate of one tool's convention in one directory; `None` when
+/// the tool does not claim it. The order they are tried in is
+/// [`crate::resolve::IN_DIR_TOOLS`].
+pub fn candidate<'a>(tool: Tool, dir: &Dir<'a>, skipped: &mut Vec<Skip>) -> Option<Yield<'a>> {
+    let tools = dir.tools;
+    match tool {
+        Tool::Uv => uv::candidate(dir, skipped),
+        Tool::Pdm => pdm::candidate(dir, tools.pdm_venvs.as_deref(), skipped),
+        Tool::Poetry => poetry::candidate(dir, tools.poetry_venvs.as_deref()?, skipped),
+        Tool::Pipenv => pipenv::candidate(dir, tools.pipenv_venvs.as_deref(), skipped),
+        Tool::PyenvVirtualenv => pyenv::candidate(dir, tools.pyenv_versions.as_deref()?, skipped),
     }
-    if let Some(venvs) = &tools.poetry_venvs
-        && let Some(hit) = poetry::look(level, venvs, &project, inp, skipped)
-    {
-        return Some(hit);
+}
+
+/// The tools whose conventions the project walk knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Uv,
+    Pdm,
+    Poetry,
+    Pipenv,
+    PyenvVirtualenv,
+}
+
+impl Tool {
+    pub fn kind(self) -> Kind {
+        match self {
+            Tool::Uv => Kind::Uv,
+            Tool::Pdm => Kind::Pdm,
+            Tool::Poetry => Kind::Poetry,
+            Tool::Pipenv => Kind::Pipenv,
+            Tool::PyenvVirtualenv => Kind::PyenvVirtualenv,
+        }
     }
-    if let Some(hit) = pipenv::look(
-        level,
-        tools.pipenv_venvs.as_deref(),
-        dotvenv_file,
-        inp,
-        skipped,
-    ) {
-        return Some(hit);
-    }
-    if let Some(versions) = &tools.pyenv_versions
-        && let Some(hit) = pyenv::look(level, versions, inp, skipped)
-    {
-        return Some(hit);
-    }
-    None
 }
 
 /// A pointer file a convention reads.
@@ -164,13 +183,6 @@ pub enum Read {
     /// as for an untrusted environment.
     Untrusted,
     Bytes(Vec<u8>),
-}
-
-impl Read {
-    /// The untrusted answer as the convention's own: `Some` ends the walk.
-    pub fn refused(via: Via) -> Option<(Look, Via)> {
-        Some((Look::Untrusted, via))
-    }
 }
 
 /// Reads the pointer file `name` of the walk's directory `level`, for

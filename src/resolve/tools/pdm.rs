@@ -8,9 +8,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Candidate, Level, Look, look_from};
-use super::super::{Inputs, Skip, Via};
-use super::{Read, ToolVars, first_line, hash, newest_with_prefix, pyproject, read_pointer};
+use super::super::judge::{Candidate, Yield};
+use super::super::{Skip, Via};
+use super::{Dir, Read, ToolVars, first_line, hash, newest_with_prefix, read_pointer};
 use crate::platform::fd;
 use crate::venv;
 
@@ -20,16 +20,15 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     Some(v.data_dir()?.join("pdm").join("venvs"))
 }
 
-pub fn look(
-    level: &Level,
+pub fn candidate<'a>(
+    dir: &Dir<'a>,
     venvs: Option<&Path>,
-    project: &pyproject::InDir,
-    inp: &Inputs,
     skipped: &mut Vec<Skip>,
-) -> Option<(Look, Via)> {
+) -> Option<Yield<'a>> {
+    let (level, inp) = (dir.level, dir.inp);
     let bytes = match read_pointer(level, ".pdm-python", Kind::Pdm, inp, skipped) {
         Read::Bytes(b) => Some(b),
-        Read::Untrusted => return Read::refused(Via::Pdm(level.shown(".pdm-python"))),
+        Read::Untrusted => return Some(Yield::Refused),
         Read::Absent => None,
     };
     if let Some(bytes) = bytes {
@@ -64,26 +63,27 @@ pub fn look(
             ));
             return None;
         };
-        let cand = if python.is_relative() {
+        let place = if python.is_relative() {
             // `env` is `at`'s ancestor: the same number of `..` from here.
             let depth = at.components().count() - env.components().count();
-            let rel: PathBuf = python.ancestors().nth(depth)?.to_path_buf();
-            Candidate::At(level, rel)
+            python.ancestors().nth(depth)?.to_path_buf()
         } else {
-            Candidate::At(level, env.clone())
+            env.clone()
         };
-        return Some((look_from(&env, cand, inp, skipped), via));
+        return Some(Yield::Candidate(Candidate::of_dir(level, env, place, via)));
     }
     let venvs = venvs?;
-    if !project.get(skipped)?.pdm {
+    if !dir.project.get(skipped)?.pdm {
         return None;
     }
     let prefix = prefix(level.abs().ok()?)?;
     let env = newest_with_prefix(venvs, prefix.as_bytes())?;
-    Some((
-        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
+    Some(Yield::Candidate(Candidate::of_dir(
+        level,
+        env.clone(),
+        env,
         Via::Pdm(venvs.to_path_buf()),
-    ))
+    )))
 }
 
 /// `get_venv_prefix` of pdm: the project directory's name, then the hash

@@ -9,9 +9,9 @@ use crate::resolve::Kind;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Candidate, Level, Look, look_from};
-use super::super::{Inputs, Skip, Via};
-use super::{Read, ToolVars, first_line, hash, read_pointer, sanitize};
+use super::super::judge::{Candidate, Yield};
+use super::super::{Skip, Via};
+use super::{Dir, Read, ToolVars, first_line, hash, read_pointer, sanitize};
 use crate::platform::fd;
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
@@ -21,13 +21,12 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     }
 }
 
-pub fn look(
-    level: &Level,
+pub fn candidate<'a>(
+    dir: &Dir<'a>,
     workon: Option<&Path>,
-    dotvenv_file: bool,
-    inp: &Inputs,
     skipped: &mut Vec<Skip>,
-) -> Option<(Look, Via)> {
+) -> Option<Yield<'a>> {
+    let (level, inp, dotvenv_file) = (dir.level, dir.inp, dir.dotvenv_file);
     // A `.venv` file may name a path, which needs no WORKON_HOME.
     if workon.is_none() && !dotvenv_file {
         return None;
@@ -38,7 +37,7 @@ pub fn look(
     let named = if dotvenv_file {
         match read_pointer(level, ".venv", Kind::Pipenv, inp, skipped) {
             Read::Bytes(b) => first_line(&b).map(|n| n.to_os_string()),
-            Read::Untrusted => return Read::refused(Via::Pipenv),
+            Read::Untrusted => return Some(Yield::Refused),
             Read::Absent => None,
         }
     } else {
@@ -60,10 +59,12 @@ pub fn look(
     } else {
         level.at(&env)
     };
-    Some((
-        look_from(&at, Candidate::At(level, env), inp, skipped),
+    Some(Yield::Candidate(Candidate::of_dir(
+        level,
+        at,
+        env,
         Via::Pipenv,
-    ))
+    )))
 }
 
 /// pipenv's default name for the environment of `dir/Pipfile`, with the

@@ -10,9 +10,9 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Candidate, Level, Look, look_from};
-use super::super::{Inputs, Skip, Via};
-use super::{Read, ToolVars, hash, newest_with_prefix, pyproject, read_pointer_at, sanitize};
+use super::super::judge::{Candidate, Yield};
+use super::super::{Skip, Via};
+use super::{Dir, Read, ToolVars, hash, newest_with_prefix, pyproject, read_pointer_at, sanitize};
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let cache = match &v.poetry_cache_dir {
@@ -36,14 +36,9 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     }
 }
 
-pub fn look(
-    level: &Level,
-    venvs: &Path,
-    project: &pyproject::InDir,
-    inp: &Inputs,
-    skipped: &mut Vec<Skip>,
-) -> Option<(Look, Via)> {
-    let project = project.get(skipped)?;
+pub fn candidate<'a>(dir: &Dir<'a>, venvs: &Path, skipped: &mut Vec<Skip>) -> Option<Yield<'a>> {
+    let (level, inp) = (dir.level, dir.inp);
+    let project = dir.project.get(skipped)?;
     if !project.poetry {
         return None;
     }
@@ -54,7 +49,7 @@ pub fn look(
     let envs_toml =
         match read_pointer_at(&venvs.join("envs.toml"), level, Kind::Poetry, inp, skipped) {
             Read::Bytes(b) => Some(b),
-            Read::Untrusted => return Read::refused(Via::Poetry),
+            Read::Untrusted => return Some(Yield::Refused),
             Read::Absent => None,
         };
     let env = envs_toml
@@ -62,10 +57,12 @@ pub fn look(
         .map(|minor| venvs.join(format!("{base}-py{minor}")))
         .filter(|p| p.is_dir())
         .or_else(|| newest_with_prefix(venvs, format!("{base}-py").as_bytes()))?;
-    Some((
-        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
+    Some(Yield::Candidate(Candidate::of_dir(
+        level,
+        env.clone(),
+        env,
         Via::Poetry,
-    ))
+    )))
 }
 
 /// `generate_env_name(package.name, project dir)`.

@@ -7,10 +7,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::super::project::{Candidate, Level, Look, look_from};
-use super::super::{Inputs, Skip, Via};
-use super::{Read, ToolVars, read_pointer};
-use crate::venv::{self, NotEnv, Require};
+use super::super::judge::{Candidate, NamedBy, Origin, Place, Yield};
+use super::super::{Skip, Via};
+use super::{Dir, Read, ToolVars, read_pointer};
 
 pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
     let root = match &v.pyenv_root {
@@ -35,12 +34,10 @@ fn first_version(bytes: &[u8]) -> Option<&OsStr> {
         .map(OsStr::from_bytes)
 }
 
-pub fn look(
-    level: &Level,
-    versions: &Path,
-    inp: &Inputs,
-    skipped: &mut Vec<Skip>,
-) -> Option<(Look, Via)> {
+/// The virtualenv `.python-version` names; that it is one (not a plain
+/// pyenv version) is the judge's to find out, and to say against the file.
+pub fn candidate<'a>(dir: &Dir<'a>, versions: &Path, skipped: &mut Vec<Skip>) -> Option<Yield<'a>> {
+    let (level, inp) = (dir.level, dir.inp);
     let bytes = match read_pointer(
         level,
         ".python-version",
@@ -49,32 +46,26 @@ pub fn look(
         skipped,
     ) {
         Read::Bytes(b) => b,
-        Read::Untrusted => return Read::refused(Via::PyenvVirtualenv(".python-version".into())),
+        Read::Untrusted => return Some(Yield::Refused),
         Read::Absent => return None,
     };
-    let file = level.shown(".python-version");
     let name = first_version(&bytes)?;
-    let via = Via::PyenvVirtualenv(name.to_os_string());
     if name == "system" || name.as_bytes().contains(&b'/') || name == ".." || name == "." {
         return None;
     }
     let env = versions.join(name);
-    // The marker test of every discovered environment; only its two
-    // answers that mean "not a virtualenv" are worded the pyenv way.
-    let why = match venv::probe(&env, Require::Marker) {
-        Err(NotEnv::NoConfig) => "a plain pyenv version, not a virtualenv",
-        Err(NotEnv::Missing | NotEnv::NotADirectory) => "which pyenv does not have",
-        _ => {
-            let cand = Candidate::At(level, env.clone());
-            return Some((look_from(&env, cand, inp, skipped), via));
-        }
-    };
-    skipped.push(Skip::new(
-        Kind::PyenvVirtualenv,
-        &file,
-        format!("names {}, {why}", Path::new(name).display()),
-    ));
-    None
+    Some(Yield::Candidate(Candidate {
+        at: env.clone(),
+        origin: Origin::Walk {
+            level,
+            place: Place::At(env),
+            via: Via::PyenvVirtualenv(name.to_os_string()),
+            named_by: Some(NamedBy {
+                file: level.shown(".python-version"),
+                name: name.to_os_string(),
+            }),
+        },
+    }))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use crate::resolve::Kind;
 use std::cell::OnceCell;
 
-use super::super::project::Level;
+use super::super::level::Level;
 use super::super::{Inputs, Skip};
 use super::{Read, read_pointer};
 

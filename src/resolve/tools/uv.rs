@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use super::super::project::{Candidate, Level, Look, look_from};
-use super::super::{Inputs, Skip, Via};
-use super::normalize_lexically;
+use super::super::judge::{Candidate, Yield};
+use super::super::{Skip, Via};
+use super::{Dir, normalize_lexically};
 use crate::platform::fd;
 
-pub fn look(level: &Level, inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<(Look, Via)> {
-    let var = inp.tools.uv_project_environment.as_ref()?;
+pub fn candidate<'a>(dir: &Dir<'a>, _skipped: &mut [Skip]) -> Option<Yield<'a>> {
+    let level = dir.level;
+    let var = dir.inp.tools.uv_project_environment.as_ref()?;
     if !fd::stat(&level.at("pyproject.toml")).is_ok_and(|s| s.is_file()) {
         return None;
     }
@@ -19,8 +20,10 @@ pub fn look(level: &Level, inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<(Loo
     } else {
         normalize_lexically(&level.abs().ok()?.join(var))
     };
-    Some((
-        look_from(&env.clone(), Candidate::At(level, env), inp, skipped),
+    Some(Yield::Candidate(Candidate::of_dir(
+        level,
+        env.clone(),
+        env,
         Via::Uv,
-    ))
+    )))
 }
