@@ -92,8 +92,7 @@ pub enum Require {
 pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
     let meta = match fs::metadata(root) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(NotEnv::Missing),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Err(NotEnv::Missing),
+        Err(e) if crate::platform::is_missing(&e) => return Err(NotEnv::Missing),
         Err(e) => return Err(NotEnv::Unreadable(e.to_string())),
     };
     if !meta.is_dir() {
@@ -200,7 +199,7 @@ pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
             }
             Err(_) => Tool::Missing(path),
         },
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Tool::Missing(path),
+        Err(e) if crate::platform::is_not_dir(&e) => Tool::Missing(path),
         Err(e) => Tool::NotRunnable {
             path,
             why: crate::platform::io_phrase(&e),

@@ -128,6 +128,32 @@ fn open_nonblocking(path: &Path) -> io::Result<fs::File> {
         .open(path)
 }
 
+/// Whether `e` says that nothing is at a path: no such file, or a part of
+/// the path that is not a directory (`venv/pyvenv.cfg/x`, a file where a
+/// directory was expected), which means the same to a lookup.
+pub fn is_missing(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || is_not_dir(e)
+}
+
+/// Whether `e` is ENOTDIR: a part of the path is not a directory.
+pub fn is_not_dir(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOTDIR)
+}
+
+/// Whether `e` is ELOOP: a symbolic link where `O_NOFOLLOW` refused one,
+/// or a chain of links too long (or circular) to follow.
+pub fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Whether `e` is EACCES: a directory on the way cannot be searched, or the
+/// file cannot be opened so. Not EPERM, which std's `PermissionDenied`
+/// also covers and which means something else (a flag or an operation
+/// refused, not a permission bit).
+pub fn is_denied(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EACCES)
+}
+
 /// An I/O error as the rest of a sentence about a path ("PATH is a loop
 /// of symbolic links"), not the C library's capitalised fragment.
 pub fn io_phrase(e: &io::Error) -> String {
@@ -209,6 +235,24 @@ mod tests {
             same(execfn().unwrap()),
             same(std::env::current_exe().unwrap())
         );
+    }
+
+    #[test]
+    fn errors_are_told_apart_by_what_the_system_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, "").unwrap();
+        let link = dir.path().join("loop");
+        std::os::unix::fs::symlink(&link, &link).unwrap();
+        let missing = fs::metadata(dir.path().join("nothing")).unwrap_err();
+        let not_dir = fs::metadata(file.join("x")).unwrap_err();
+        let looped = fs::metadata(&link).unwrap_err();
+        assert!(is_missing(&missing) && !is_not_dir(&missing));
+        assert!(is_missing(&not_dir) && is_not_dir(&not_dir));
+        assert!(is_link_loop(&looped) && !is_missing(&looped));
+        assert!(is_denied(&io::Error::from_raw_os_error(libc::EACCES)));
+        assert!(!is_denied(&io::Error::from_raw_os_error(libc::EPERM)));
+        assert!(!is_link_loop(&missing) && !is_denied(&missing));
     }
 
     #[test]

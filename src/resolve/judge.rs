@@ -212,7 +212,7 @@ fn walk(
             return Verdict::File;
         }
         Ok(_) => {}
-        Err(e) if trust::is_missing(&e) => {
+        Err(e) if platform::is_missing(&e) => {
             named(skipped, &NotEnv::Missing);
             return Verdict::Next;
         }

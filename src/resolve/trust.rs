@@ -42,7 +42,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::Inputs;
 use crate::platform::fd::{self, Stat};
-use crate::platform::{MARKER_LIMIT, split_list};
+use crate::platform::{self, MARKER_LIMIT, is_missing, split_list};
 use crate::venv::{self, Env, EnvKind, NotEnv, Require};
 
 /// Why an environment venvexec found on its own is not used.
@@ -134,7 +134,7 @@ pub fn read_pointer(
     let marker = match fd::read_marker(at, MARKER_LIMIT, false) {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Pointer::Absent,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if platform::is_link_loop(&e) => {
             let Some(abs) = abs() else {
                 return Pointer::Unusable("is a symlink, and its absolute path is unknown".into());
             };
@@ -168,10 +168,6 @@ pub fn read_pointer(
 
 fn listed(found_in: &impl Fn() -> Option<PathBuf>, inp: &Inputs) -> bool {
     found_in().is_some_and(|d| is_listed_safe(&d, &d, inp.safe_dirs.as_deref()))
-}
-
-pub fn is_missing(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
 /// The hint printed with every refusal.
@@ -449,7 +445,7 @@ impl Verifier {
                     self.private(&real, &st)?;
                     return Ok(None);
                 }
-                Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                Err(e) if platform::is_denied(&e) => {
                     self.unreachable = true;
                     return Err(format!(
                         "{} cannot be searched by you (uid {}), so {} cannot be reached by its path",
