@@ -10,6 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::chain;
+use crate::platform::exec::{Argv, CBytes, Envp};
 use crate::platform::{environ, split_list};
 use crate::venv::{self, Env, FileId};
 
@@ -170,14 +171,14 @@ fn plan_of<'a>(activation: &Activation<'a>) -> Option<Activate<'a>> {
 /// decision. Only what activation changes is new.
 pub struct ChildEnv<'a> {
     inherited: Vec<environ::Entry<'a>>,
-    /// `KEY=VALUE\0`, after the inherited ones.
-    added: Vec<Vec<u8>>,
+    /// `KEY=VALUE`, after the inherited ones.
+    added: Vec<CBytes>,
 }
 
 impl ChildEnv<'_> {
     /// The entries, in order, without their NULs.
     pub fn entries(&self) -> impl Iterator<Item = &[u8]> {
-        let added = self.added.iter().map(|e| &e[..e.len() - 1]);
+        let added = self.added.iter().map(CBytes::bytes);
         self.inherited.iter().map(|e| e.bytes()).chain(added)
     }
 
@@ -189,13 +190,12 @@ impl ChildEnv<'_> {
             .collect()
     }
 
-    /// The NULL-terminated pointer array; valid while `self` is.
-    fn pointers(&self) -> Vec<*const libc::c_char> {
-        let added = self.added.iter().map(|e| e.as_ptr().cast());
-        let mut p: Vec<*const libc::c_char> = Vec::with_capacity(self.inherited.len() + 3);
-        p.extend(self.inherited.iter().map(|e| e.as_ptr()));
-        p.extend(added);
-        p.push(std::ptr::null());
+    /// The block for `execve`, borrowing `self`: one allocation, the
+    /// pointer array, sized for every entry and the NULL.
+    fn envp(&self) -> Envp<'_> {
+        let mut p = Envp::with_capacity(self.inherited.len() + self.added.len());
+        p.extend_inherited(self.inherited.iter().copied());
+        p.extend(&self.added);
         p
     }
 }
@@ -229,26 +229,26 @@ fn added_vars(
     activation: &Activation,
     plan: Option<&Activate>,
     old_path: Option<&OsStr>,
-) -> Vec<Vec<u8>> {
+) -> Vec<CBytes> {
     match (activation, plan) {
         (_, Some(plan)) => vec![
-            nul_terminated(&[plan.var.as_bytes(), b"=", plan.root.as_os_str().as_bytes()]),
+            CBytes::join(&[plan.var.as_bytes(), b"=", plan.root.as_os_str().as_bytes()]),
             path_entry(&plan.bin(), old_path),
         ],
         (Activation::FallThrough { chain }, None) => chain
             .iter()
-            .map(|(k, v)| nul_terminated(&[k.as_bytes(), b"=", v.as_bytes()]))
+            .map(|(k, v)| CBytes::join(&[k.as_bytes(), b"=", v.as_bytes()]))
             .collect(),
         (Activation::Env(_), None) => Vec::new(),
     }
 }
 
 /// `PATH=` [`activated_path`] as an envp entry, built in one buffer.
-fn path_entry(bin: &Path, old: Option<&OsStr>) -> Vec<u8> {
+fn path_entry(bin: &Path, old: Option<&OsStr>) -> CBytes {
     let mut e = Vec::with_capacity(128);
     e.extend_from_slice(b"PATH=");
     push_activated_path(&mut e, bin.as_os_str().as_bytes(), old.map(OsStr::as_bytes));
-    nul_terminated(&[&e])
+    CBytes::join(&[&e])
 }
 
 /// `ENV/bin` first on PATH, as `activate` does; not added twice when a
@@ -283,65 +283,10 @@ fn push_activated_path(out: &mut Vec<u8>, bin: &[u8], old: Option<&[u8]>) {
 /// path: CPython finds `pyvenv.cfg` from `argv[0]`, so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
 pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv) -> io::Error {
-    let argv = CStrings::argv(program, args);
-    let envp = env.pointers();
+    let argv = Argv::new(program.as_os_str(), args);
     // Signal dispositions pass through untouched (no_main: std never
     // changed ours), exactly as if the caller had run `program` itself.
-    // SAFETY: both blocks are NULL-terminated arrays of pointers to
-    // NUL-terminated strings that outlive the call.
-    unsafe { libc::execve(argv.first(), argv.as_ptr(), envp.as_ptr()) };
-    io::Error::last_os_error()
-}
-
-/// An argv or envp block for `execve`/`posix_spawn`: the strings and the
-/// NULL-terminated pointer array into them, kept together so the pointers
-/// cannot outlive what they point at.
-pub struct CStrings {
-    strings: Vec<Vec<u8>>,
-    pointers: Vec<*const libc::c_char>,
-}
-
-impl CStrings {
-    /// `program` as `argv[0]`, then `args`.
-    pub fn argv(program: &Path, args: &[OsString]) -> CStrings {
-        let first =
-            std::iter::once(program.as_os_str()).chain(args.iter().map(OsString::as_os_str));
-        CStrings::new(first.map(|a| nul_terminated(&[a.as_bytes()])).collect())
-    }
-
-    fn new(strings: Vec<Vec<u8>>) -> CStrings {
-        let mut pointers: Vec<*const libc::c_char> =
-            strings.iter().map(|s| s.as_ptr().cast()).collect();
-        pointers.push(std::ptr::null());
-        CStrings { strings, pointers }
-    }
-
-    pub fn as_ptr(&self) -> *const *const libc::c_char {
-        self.pointers.as_ptr()
-    }
-
-    /// The first string (the program, for an argv block).
-    pub fn first(&self) -> *const libc::c_char {
-        self.strings
-            .first()
-            .map_or(std::ptr::null(), |s| s.as_ptr().cast())
-    }
-}
-
-/// Joins `parts` into one C string. Bytes from argv and environ cannot hold
-/// NUL; one from elsewhere that does is cut there, as C would read it.
-fn nul_terminated(parts: &[&[u8]]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
-    for p in parts {
-        v.extend_from_slice(p);
-    }
-    // SAFETY: memchr reads v.len() bytes of a live buffer.
-    let nul = unsafe { libc::memchr(v.as_ptr().cast(), 0, v.len()) };
-    if !nul.is_null() {
-        v.truncate(nul as usize - v.as_ptr() as usize);
-    }
-    v.push(0);
-    v
+    crate::platform::exec::execve(&argv, &env.envp())
 }
 
 /// The failure of starting `program`, with the status a shell would give.
@@ -386,22 +331,17 @@ pub fn exit_code_for(err: &io::Error) -> u8 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn nul_bytes_end_a_string() {
-        assert_eq!(nul_terminated(&[b"a\0b"]), b"a\0");
-        assert_eq!(nul_terminated(&[b"K", b"=", b"v"]), b"K=v\0");
-    }
-
     /// A fake environment block: the C strings, and the NULL-terminated
     /// pointer array into them.
-    pub(super) struct Block(Vec<std::ffi::CString>, Vec<*const libc::c_char>);
+    pub(super) struct Block(Vec<std::ffi::CString>, Vec<*const std::ffi::c_char>);
 
     pub(super) fn block(entries: &[&str]) -> Block {
         let strings: Vec<std::ffi::CString> = entries
             .iter()
             .map(|e| std::ffi::CString::new(*e).unwrap())
             .collect();
-        let mut pointers: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        let mut pointers: Vec<*const std::ffi::c_char> =
+            strings.iter().map(|s| s.as_ptr()).collect();
         pointers.push(std::ptr::null());
         Block(strings, pointers)
     }
@@ -444,7 +384,8 @@ mod tests {
             ]
         );
         // What the child inherits unchanged is our own strings, not copies.
-        let p = child.pointers();
+        let envp = child.envp();
+        let p = envp.pointers();
         assert_eq!(p[0], b.0[0].as_ptr());
         assert_eq!(p[1], b.0[7].as_ptr());
         assert_eq!(p.len(), 5);

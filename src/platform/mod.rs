@@ -2,6 +2,7 @@
 //! small readers of system formats that several modules share.
 
 pub mod environ;
+pub mod exec;
 pub mod fd;
 #[cfg(target_os = "linux")]
 pub mod procfs;

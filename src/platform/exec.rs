@@ -1,0 +1,155 @@
+//! `execve` and the blocks it takes: NULL-terminated arrays of pointers to
+//! NUL-terminated strings. The unsafe part of becoming another program,
+//! behind a safe API: a block can only hold strings that outlive it, and is
+//! NULL-terminated at every moment.
+
+use std::ffi::{CStr, OsStr, OsString, c_char};
+use std::io;
+use std::marker::PhantomData;
+use std::os::unix::ffi::OsStrExt;
+
+use super::environ::Entry;
+
+/// An owned C string: the bytes, then their one NUL, in one buffer of
+/// exactly that size.
+pub struct CBytes(Vec<u8>);
+
+impl CBytes {
+    /// Joins `parts` into one C string. Bytes from argv and environ cannot
+    /// hold NUL; one from elsewhere that does is cut there, as C would read
+    /// it.
+    pub fn join(parts: &[&[u8]]) -> CBytes {
+        let mut v = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
+        for p in parts {
+            v.extend_from_slice(p);
+        }
+        // SAFETY: memchr reads v.len() bytes of a live buffer.
+        let nul = unsafe { libc::memchr(v.as_ptr().cast(), 0, v.len()) };
+        if !nul.is_null() {
+            v.truncate(nul as usize - v.as_ptr() as usize);
+        }
+        v.push(0);
+        CBytes(v)
+    }
+
+    /// The string, without its NUL.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0[..self.0.len() - 1]
+    }
+
+    fn as_ptr(&self) -> *const c_char {
+        self.0.as_ptr().cast()
+    }
+}
+
+/// An environment block for `execve`, pointing at strings that outlive it
+/// (`'a`): entries of our own environ, passed on without a copy, and
+/// [`CBytes`] made for the child.
+pub struct Envp<'a> {
+    /// Always ends with the NULL.
+    pointers: Vec<*const c_char>,
+    _strings: PhantomData<&'a CStr>,
+}
+
+impl<'a> Envp<'a> {
+    /// An empty block with room for `n` entries: pushing that many does
+    /// not allocate again.
+    pub fn with_capacity(n: usize) -> Envp<'a> {
+        let mut pointers = Vec::with_capacity(n + 1);
+        pointers.push(std::ptr::null());
+        Envp {
+            pointers,
+            _strings: PhantomData,
+        }
+    }
+
+    /// Appends entries of an environment block as they are.
+    pub fn extend_inherited(&mut self, entries: impl IntoIterator<Item = Entry<'a>>) {
+        self.pointers.pop();
+        self.pointers
+            .extend(entries.into_iter().map(|e| e.as_ptr()));
+        self.pointers.push(std::ptr::null());
+    }
+
+    /// Appends strings made for the child.
+    pub fn extend(&mut self, strings: impl IntoIterator<Item = &'a CBytes>) {
+        self.pointers.pop();
+        self.pointers
+            .extend(strings.into_iter().map(CBytes::as_ptr));
+        self.pointers.push(std::ptr::null());
+    }
+
+    /// The pointers, the final NULL included.
+    pub fn pointers(&self) -> &[*const c_char] {
+        &self.pointers
+    }
+}
+
+/// An argument vector for `execve`: the strings and the NULL-terminated
+/// pointer array into them, kept together so the pointers cannot outlive
+/// what they point at.
+pub struct Argv {
+    strings: Vec<CBytes>,
+    pointers: Vec<*const c_char>,
+}
+
+impl Argv {
+    /// `program` as `argv[0]`, then `args`.
+    pub fn new(program: &OsStr, args: &[OsString]) -> Argv {
+        let all = std::iter::once(program).chain(args.iter().map(OsString::as_os_str));
+        let strings: Vec<CBytes> = all.map(|a| CBytes::join(&[a.as_bytes()])).collect();
+        let mut pointers = Vec::with_capacity(strings.len() + 1);
+        pointers.extend(strings.iter().map(CBytes::as_ptr));
+        pointers.push(std::ptr::null());
+        Argv { strings, pointers }
+    }
+}
+
+/// Replaces this process with the program `argv[0]` names, with the
+/// environment `envp`. Returns only on failure, with the reason.
+pub fn execve(argv: &Argv, envp: &Envp) -> io::Error {
+    let program = argv
+        .strings
+        .first()
+        .map_or(std::ptr::null(), CBytes::as_ptr);
+    // SAFETY: both blocks are NULL-terminated arrays of pointers to
+    // NUL-terminated strings that outlive the call (`Argv` owns its
+    // strings; `Envp` borrows its own for longer than it lives).
+    unsafe { libc::execve(program, argv.pointers.as_ptr(), envp.pointers.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_bytes_end_a_string() {
+        assert_eq!(CBytes::join(&[b"a\0b"]).0, b"a\0");
+        assert_eq!(CBytes::join(&[b"K", b"=", b"v"]).0, b"K=v\0");
+        assert_eq!(CBytes::join(&[b"K", b"=", b"v"]).bytes(), b"K=v");
+        assert_eq!(CBytes::join(&[]).0, b"\0");
+    }
+
+    #[test]
+    fn blocks_stay_null_terminated() {
+        let strings = [CBytes::join(&[b"A=1"]), CBytes::join(&[b"B=2"])];
+        let mut envp = Envp::with_capacity(2);
+        assert_eq!(envp.pointers(), [std::ptr::null()]);
+        envp.extend(&strings);
+        assert_eq!(
+            envp.pointers(),
+            [strings[0].as_ptr(), strings[1].as_ptr(), std::ptr::null()]
+        );
+        let argv = Argv::new(OsStr::new("/bin/x"), &["a".into()]);
+        assert_eq!(argv.pointers.len(), 3);
+        assert!(argv.pointers[2].is_null());
+    }
+
+    #[test]
+    fn a_failed_exec_says_why() {
+        let argv = Argv::new(OsStr::new("/nonexistent/venvexec-test"), &[]);
+        let err = execve(&argv, &Envp::with_capacity(0));
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+}
