@@ -30,17 +30,16 @@
 //!   which is what `docker stop` would do anyway; with `--init` they are
 //!   handed on to the next reaper up, as they would have been without us.
 
-use std::ffi::OsString;
+use std::ffi::{OsString, c_int};
 use std::io;
 use std::path::Path;
-
-use libc::c_int;
 
 use crate::exec;
 use crate::fail::{self, Fail};
 use crate::platform::signals::{
-    self, Reaped, become_subreaper, exit_code, is_ignored, last_signal, pid_t, reap,
-    reset_to_default, same_group, set_mask, signal_set, wait_for,
+    self, Reaped, SIGABRT, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSTOP, SIGSYS,
+    SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, become_subreaper, exit_code, is_ignored, last_signal,
+    pid_t, reap, reset_to_default, restore_mask, same_group, signal_set, wait_for,
 };
 
 /// Whether to stay as a supervisor instead of exec'ing. As PID 1 the
@@ -59,19 +58,8 @@ pub fn wanted(init: bool, no_init: bool) -> bool {
 /// business), and the job-control stops, which must keep stopping us too
 /// so that ctrl-Z and `fg` work on `venvexec --init` in a shell.
 const NOT_FORWARDED: [c_int; 13] = [
-    libc::SIGKILL,
-    libc::SIGSTOP,
-    libc::SIGCHLD,
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGFPE,
-    libc::SIGILL,
-    libc::SIGTRAP,
-    libc::SIGSYS,
-    libc::SIGABRT,
-    libc::SIGTSTP,
-    libc::SIGTTIN,
-    libc::SIGTTOU,
+    SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT, SIGTSTP,
+    SIGTTIN, SIGTTOU,
 ];
 
 /// Every catchable asynchronous signal: the classic ones (SIGTERM for
@@ -95,19 +83,19 @@ pub fn supervise(
     // of a script) stays ignored, for us and for the child, as a plain exec
     // would leave it: that was the invoker's decision, not ours to undo.
     let forwarded = forwarded().filter(|&s| !is_ignored(s));
-    let waited = signal_set(forwarded.chain([libc::SIGCHLD]));
+    let waited = signal_set(forwarded.chain([SIGCHLD]));
     // An inherited SIGCHLD ignore (or SA_NOCLDWAIT) would make the kernel
     // reap the child behind our back and leave us no status to report.
-    reset_to_default(libc::SIGCHLD);
+    reset_to_default(SIGCHLD);
     // Blocked from here on, so a signal that arrives before we wait for it
     // stays pending instead of killing us (or, as PID 1, vanishing).
-    let before = set_mask(libc::SIG_BLOCK, &waited);
+    let before = signals::block(&waited);
     become_subreaper();
 
     let child = match spawn(program, args, env) {
         Ok(pid) => pid,
         Err(err) => {
-            set_mask(libc::SIG_SETMASK, &before);
+            restore_mask(&before);
             return Err(exec::cannot_run(program, &err));
         }
     };
@@ -122,7 +110,7 @@ pub fn supervise(
                 ),
             )
         })?;
-        if got.signo == libc::SIGCHLD {
+        if got.signo == SIGCHLD {
             match reap(child) {
                 Reaped::Running => {}
                 Reaped::Exited(status) => return Ok(exit_code(status)),

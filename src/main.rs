@@ -8,14 +8,14 @@
 // flushes stdout) or `execve`.
 #![no_main]
 
-use std::ffi::OsString;
+use std::ffi::{OsString, c_char, c_int};
 
 // A shim allocates a few KiB and exits by exec: bump them (see arena).
 #[global_allocator]
 static ALLOCATOR: venvexec::arena::Arena = venvexec::arena::Arena::new();
 
 #[unsafe(no_mangle)]
-extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes argc valid NUL-terminated strings.
     let mut args = unsafe { args_from_c(argc, argv) }.into_iter();
     let argv0 = args.next().unwrap_or_default();
@@ -29,7 +29,7 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
 /// argv as the kernel gave it, byte for byte. Read here rather than through
 /// `std::env::args_os`, which without std's main is only filled in on
 /// some libcs.
-unsafe fn args_from_c(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
+unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
     use std::os::unix::ffi::OsStrExt;
     let count = usize::try_from(argc).unwrap_or(0);
     let mut out = Vec::with_capacity(count);

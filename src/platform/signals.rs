@@ -8,6 +8,12 @@ use libc::c_int;
 
 pub use libc::pid_t;
 
+/// The signal numbers the init names (`crate::init`).
+pub use libc::{
+    SIGABRT, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP,
+    SIGTTIN, SIGTTOU,
+};
+
 /// The highest signal number there is: the real-time ones included where
 /// the system has them.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -142,9 +148,18 @@ pub fn signal_set(signals: impl IntoIterator<Item = c_int>) -> libc::sigset_t {
     }
 }
 
-/// Changes this thread's signal mask (venvexec is single-threaded here, so
-/// the thread's mask is the process's); returns the previous one.
-pub fn set_mask(how: c_int, set: &libc::sigset_t) -> libc::sigset_t {
+/// Adds `set` to this thread's signal mask (venvexec is single-threaded
+/// here, so the thread's mask is the process's); returns the previous mask.
+pub fn block(set: &libc::sigset_t) -> libc::sigset_t {
+    set_mask(libc::SIG_BLOCK, set)
+}
+
+/// Puts back a mask that [`block`] returned.
+pub fn restore_mask(mask: &libc::sigset_t) {
+    set_mask(libc::SIG_SETMASK, mask);
+}
+
+fn set_mask(how: c_int, set: &libc::sigset_t) -> libc::sigset_t {
     let mut old = signal_set([]);
     // SAFETY: both pointers are valid sigsets.
     unsafe { libc::pthread_sigmask(how, set, &mut old) };
