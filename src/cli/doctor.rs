@@ -1,7 +1,7 @@
 //! `venvexec doctor [--json]`: is this machine set up so that `python`
 //! means what the user thinks? Each check is a line with a fix.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -116,8 +116,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
 /// default directory is.
 fn shims_in_use() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    let cwd = std::env::current_dir().ok();
-    let python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), &[])?;
+    let python = first_python(&path)?;
     let id = venv::file_id(&fs::metadata(&python).ok()?);
     if Some(id) != exec::self_id() {
         return None;
@@ -129,10 +128,9 @@ fn shims_in_use() -> Option<PathBuf> {
 fn shims_first_on_path(dir: &Path, out: &mut Vec<Check>) {
     let me = exec::self_id();
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let cwd = std::env::current_dir().ok();
     let on_path = std::env::split_paths(&path).any(|e| same_dir(&e, dir));
     // The first `python` on PATH decides what a shell-out runs.
-    let first_python = exec::find_on_path("python".as_ref(), Some(&path), cwd.as_deref(), &[]);
+    let first_python = first_python(&path);
     let first_is_ours = first_python
         .as_ref()
         .and_then(|p| fs::metadata(p).ok())
@@ -163,6 +161,17 @@ fn shims_first_on_path(dir: &Path, out: &mut Vec<Check>) {
             format!("the shims in {} come first on PATH", dir.display()),
             None,
         ));
+    }
+}
+
+/// The first `python` on `path`, as a shell here would find it: the
+/// `which` crate's search, as `venvexec run` uses (off the hot path, so
+/// its generality costs nothing that matters). Relative entries are taken
+/// from the working directory; without one they stay relative.
+fn first_python(path: &OsStr) -> Option<PathBuf> {
+    match std::env::current_dir() {
+        Ok(cwd) => which::which_in("python", Some(path), cwd).ok(),
+        Err(_) => which::which_in_global("python", Some(path)).ok()?.next(),
     }
 }
 
