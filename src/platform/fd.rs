@@ -109,7 +109,9 @@ const STACK_PATH: usize = 512;
 
 fn stat_at(path: &Path, flags: libc::c_int) -> io::Result<Stat> {
     let bytes = path.as_os_str().as_bytes();
-    if bytes.contains(&0) {
+    // SAFETY: memchr reads `bytes.len()` bytes of a live slice.
+    let nul = unsafe { libc::memchr(bytes.as_ptr().cast(), 0, bytes.len()) };
+    if !nul.is_null() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "path contains a NUL byte",
@@ -122,9 +124,15 @@ fn stat_at(path: &Path, flags: libc::c_int) -> io::Result<Stat> {
         unsafe { libc::fstatat(libc::AT_FDCWD, c, st, flags) }
     };
     let rc = if bytes.len() < STACK_PATH {
-        let mut buf = [0u8; STACK_PATH];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        call(buf.as_ptr().cast(), st.as_mut_ptr())
+        // Not zeroed first: only the path and its NUL are ever read.
+        let mut buf = std::mem::MaybeUninit::<[u8; STACK_PATH]>::uninit();
+        let p = buf.as_mut_ptr().cast::<u8>();
+        // SAFETY: `bytes.len() + 1 <= STACK_PATH` bytes are written, in bounds.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+            p.add(bytes.len()).write(0);
+        }
+        call(p.cast(), st.as_mut_ptr())
     } else {
         let c = std::ffi::CString::new(bytes).map_err(|_| io::ErrorKind::InvalidInput)?;
         call(c.as_ptr(), st.as_mut_ptr())

@@ -36,9 +36,10 @@
 //! line) are opened once, without following a link and without blocking,
 //! and checked with `fstat` on that descriptor.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 
 use super::Inputs;
 use crate::platform::fd::{self, Stat};
@@ -197,8 +198,8 @@ pub struct Verifier {
     gid: u32,
     /// Directories already gone through, owner checked (the check of what
     /// is below them is in `passed`).
-    seen: Vec<(PathBuf, Stat)>,
-    passed: Vec<PathBuf>,
+    seen: Vec<(Vec<u8>, Stat)>,
+    passed: Vec<Vec<u8>>,
     /// Programs (physical paths) already checked, with their `#!` line.
     programs: Vec<PathBuf>,
     /// The last refusal was a directory the user cannot search.
@@ -413,50 +414,62 @@ impl Verifier {
     /// directory passed and each link followed. Returns the physical path
     /// and inode of what it names, owned by the user or root; `None` when it
     /// does not exist and nobody else could create it.
+    ///
+    /// One resolution checks several paths that share most of their
+    /// directories (the project, the environment, its `bin`, `home`): each
+    /// starts from the longest directory an earlier one already reached, and
+    /// works on one byte buffer, so a directory is looked at once in all.
     pub fn resolve(&mut self, path: &Path) -> Result<Option<(PathBuf, Stat)>, String> {
         if !path.is_absolute() {
             return Err(format!("{} is not an absolute path", path.display()));
         }
-        let mut todo: Vec<OsString> = components(path);
-        todo.reverse();
-        let mut real = PathBuf::from("/");
-        let mut st = self.root_dir()?;
+        let bytes = path.as_os_str().as_bytes();
+        let (mut real, mut st, start) = self.resume(bytes)?;
+        // What is left to go through; a link's target is put in front of it.
+        let mut rest: Cow<[u8]> = Cow::Borrowed(&bytes[start..]);
+        let mut at = 0;
         let mut links = 0;
-        while let Some(name) = todo.pop() {
-            if name == ".." {
-                real.pop();
-                st = fd::lstat(&real).map_err(|e| cannot_check(&real, &e))?;
+        while let Some((name, next_at)) = next_component(&rest, at) {
+            at = next_at;
+            if name == b"." {
+                continue;
+            }
+            if name == b".." {
+                pop_name(&mut real);
+                st = fd::lstat(as_path(&real)).map_err(|e| cannot_check(as_path(&real), &e))?;
                 continue;
             }
             // Going below `real`: it must be a directory that only the
             // user or root can change (or a sticky one, whose entries the
             // next step checks).
             self.pass(&real, &st)?;
-            let next = real.join(&name);
-            if let Some((_, st_seen)) = self.seen.iter().find(|(p, _)| same(p, &next)) {
-                real = next;
-                st = *st_seen;
+            let parent_len = real.len();
+            push_name(&mut real, name);
+            if let Some(seen) = self.seen_stat(&real) {
+                st = seen;
                 continue;
             }
-            let next_st = match fd::lstat(&next) {
+            let next_st = match fd::lstat(as_path(&real)) {
                 Ok(s) => s,
-                Err(e) if is_missing(&e) => {
-                    // Nothing there: only the owner of `real` may create it.
-                    self.private(&real, &st)?;
+                Err(e) if platform::is_missing(&e) => {
+                    // Nothing there: only the owner of the parent may create it.
+                    real.truncate(parent_len);
+                    self.private(as_path(&real), &st)?;
                     return Ok(None);
                 }
                 Err(e) if platform::is_denied(&e) => {
+                    real.truncate(parent_len);
                     self.unreachable = true;
                     return Err(format!(
                         "{} cannot be searched by you (uid {}), so {} cannot be reached by its path",
-                        real.display(),
+                        as_path(&real).display(),
                         self.uid,
                         path.display()
                     ));
                 }
-                Err(e) => return Err(cannot_check(&next, &e)),
+                Err(e) => return Err(cannot_check(as_path(&real), &e)),
             };
-            self.owned(&next, &next_st)?;
+            self.owned(as_path(&real), &next_st)?;
             if next_st.is_symlink() {
                 links += 1;
                 if links > MAX_LINKS {
@@ -464,49 +477,85 @@ impl Verifier {
                     // nothing runs through it (every link was checked).
                     return Ok(None);
                 }
-                let target = std::fs::read_link(&next).map_err(|e| cannot_check(&next, &e))?;
-                let mut more = components(&target);
-                more.reverse();
-                todo.extend(more);
-                if target.is_absolute() {
-                    real = PathBuf::from("/");
+                let target = std::fs::read_link(as_path(&real))
+                    .map_err(|e| cannot_check(as_path(&real), &e))?;
+                let target = target.as_os_str().as_bytes();
+                let mut spliced = Vec::with_capacity(target.len() + 1 + rest.len() - at);
+                spliced.extend_from_slice(target);
+                spliced.push(b'/');
+                spliced.extend_from_slice(&rest[at..]);
+                rest = Cow::Owned(spliced);
+                at = 0;
+                real.truncate(parent_len);
+                if target.first() == Some(&b'/') {
+                    real.truncate(1);
                     st = self.root_dir()?;
                 }
                 continue;
             }
             if next_st.is_dir() {
-                self.seen.push((next.clone(), next_st));
+                self.seen.push((real.clone(), next_st));
             }
-            real = next;
             st = next_st;
         }
-        Ok(Some((real, st)))
+        Ok(Some((PathBuf::from(OsString::from_vec(real)), st)))
+    }
+
+    /// Where a resolution of `path` may start: the longest directory
+    /// already reached that is a leading part of it (else `/`), with its
+    /// inode and where the rest of `path` begins. Every directory above
+    /// that one was checked on the way to it.
+    fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize), String> {
+        let mut best: Option<usize> = None;
+        for (i, (dir, _)) in self.seen.iter().enumerate() {
+            let leads = dir.len() > 1
+                && path.starts_with(dir)
+                && matches!(path.get(dir.len()), None | Some(b'/'));
+            if leads && best.is_none_or(|b| self.seen[b].0.len() < dir.len()) {
+                best = Some(i);
+            }
+        }
+        match best {
+            Some(i) => {
+                let (dir, st) = &self.seen[i];
+                Ok((dir.clone(), *st, dir.len()))
+            }
+            None => Ok((b"/".to_vec(), self.root_dir()?, 0)),
+        }
+    }
+
+    fn seen_stat(&self, dir: &[u8]) -> Option<Stat> {
+        self.seen
+            .iter()
+            .find(|(p, _)| p.as_slice() == dir)
+            .map(|(_, st)| *st)
     }
 
     fn root_dir(&mut self) -> Result<Stat, String> {
-        let root = Path::new("/");
-        if let Some((_, st)) = self.seen.iter().find(|(p, _)| same(p, root)) {
-            return Ok(*st);
+        if let Some(st) = self.seen_stat(b"/") {
+            return Ok(st);
         }
+        let root = Path::new("/");
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
         self.owned(root, &st)?;
-        self.seen.push((root.to_path_buf(), st));
+        self.seen.push((b"/".to_vec(), st));
         Ok(st)
     }
 
     /// `dir` is passed through on the way down: owned by the user or root,
     /// and writable by no one else unless sticky. Remembered once checked.
-    fn pass(&mut self, dir: &Path, st: &Stat) -> Result<(), String> {
-        if self.passed.iter().any(|p| same(p, dir)) {
+    fn pass(&mut self, dir: &[u8], st: &Stat) -> Result<(), String> {
+        if self.passed.iter().any(|p| p.as_slice() == dir) {
             return Ok(());
         }
+        let dir_path = as_path(dir);
         if !st.is_dir() {
             // The kernel would say ENOTDIR; so does the caller's lstat.
             return Ok(());
         }
-        self.owned(dir, st)?;
-        self.ancestor(dir, st)?;
-        self.passed.push(dir.to_path_buf());
+        self.owned(dir_path, st)?;
+        self.ancestor(dir_path, st)?;
+        self.passed.push(dir.to_vec());
         Ok(())
     }
 
@@ -571,14 +620,33 @@ fn cannot_check(path: &Path, e: &std::io::Error) -> String {
 
 /// The names of `path` in order, `.` dropped and `..` kept (it is resolved
 /// physically, after the links before it).
-fn components(path: &Path) -> Vec<OsString> {
-    path.components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect()
+/// The next `/`-separated name of `path` from `at`, and where the one
+/// after it starts; `None` when only slashes are left.
+fn next_component(path: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let start = at + path.get(at..)?.iter().position(|&b| b != b'/')?;
+    let end = path[start..]
+        .iter()
+        .position(|&b| b == b'/')
+        .map_or(path.len(), |n| start + n);
+    Some((&path[start..end], end))
+}
+
+/// `real/name`, in place (`real` is physical: `/` or no trailing slash).
+fn push_name(real: &mut Vec<u8>, name: &[u8]) {
+    if real.len() > 1 {
+        real.push(b'/');
+    }
+    real.extend_from_slice(name);
+}
+
+/// `real/..`, in place: its lexical parent, `/` staying `/`.
+fn pop_name(real: &mut Vec<u8>) {
+    let cut = real.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    real.truncate(cut.max(1));
+}
+
+fn as_path(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
 }
 
 /// A program name as the shims use it: one path component.
@@ -619,12 +687,31 @@ mod tests {
     }
 
     #[test]
-    fn components_keep_dotdot_and_drop_dot() {
-        assert_eq!(
-            components(Path::new("/a/./b/../c")),
-            ["a", "b", "..", "c"].map(OsString::from)
-        );
-        assert_eq!(components(Path::new("lib")), [OsString::from("lib")]);
+    fn components_keep_dotdot_and_dot_and_skip_slashes() {
+        let path = b"//a/./b/../c/";
+        let mut at = 0;
+        let mut names = Vec::new();
+        while let Some((name, next)) = next_component(path, at) {
+            names.push(name);
+            at = next;
+        }
+        assert_eq!(names, [&b"a"[..], b".", b"b", b"..", b"c"]);
+        assert_eq!(next_component(b"lib", 0), Some((&b"lib"[..], 3)));
+        assert_eq!(next_component(b"///", 0), None);
+    }
+
+    #[test]
+    fn push_and_pop_keep_the_root() {
+        let mut real = b"/".to_vec();
+        push_name(&mut real, b"a");
+        push_name(&mut real, b"b");
+        assert_eq!(real, b"/a/b");
+        pop_name(&mut real);
+        assert_eq!(real, b"/a");
+        pop_name(&mut real);
+        assert_eq!(real, b"/");
+        pop_name(&mut real);
+        assert_eq!(real, b"/");
     }
 
     #[test]
