@@ -515,12 +515,18 @@ impl Verifier {
                 best = Some(i);
             }
         }
+        // Room for the whole path and a link or two: no regrowth on the way.
+        let mut real = Vec::with_capacity(path.len() + 128);
         match best {
             Some(i) => {
                 let (dir, st) = &self.seen[i];
-                Ok((dir.clone(), *st, dir.len()))
+                real.extend_from_slice(dir);
+                Ok((real, *st, dir.len()))
             }
-            None => Ok((b"/".to_vec(), self.root_dir()?, 0)),
+            None => {
+                real.push(b'/');
+                Ok((real, self.root_dir()?, 0))
+            }
         }
     }
 
