@@ -484,13 +484,13 @@ impl Verifier {
                 spliced.extend_from_slice(target);
                 spliced.push(b'/');
                 spliced.extend_from_slice(&rest[at..]);
-                rest = Cow::Owned(spliced);
-                at = 0;
                 real.truncate(parent_len);
+                at = 0;
                 if target.first() == Some(&b'/') {
-                    real.truncate(1);
-                    st = self.root_dir()?;
+                    // From `/` again, or from a directory already reached.
+                    (real, st, at) = self.resume(&spliced)?;
                 }
+                rest = Cow::Owned(spliced);
                 continue;
             }
             if next_st.is_dir() {
