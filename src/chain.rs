@@ -26,7 +26,7 @@
 //!   running python running python…) is never taken for a loop.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use crate::venv::FileId;
@@ -110,33 +110,71 @@ impl Chain {
 
     /// The variables for the program this shim falls through to: `hop` is
     /// this call's [`hop_hash`]; `script`: that program is a `#!` script.
+    /// Each value is written straight into its one buffer: this runs on
+    /// every fall-through, where `format!` and a `String` per passed binary
+    /// cost more than the rest of the hop.
     pub fn fall_through_vars(
         &self,
         now: &Facts,
         hop: u64,
         script: bool,
-    ) -> [(OsString, OsString); 2] {
-        let passed: Vec<String> = self
-            .passed
-            .iter()
-            .map(|(dev, ino)| format!("{dev}.{ino}"))
-            .collect();
+    ) -> [(&'static str, OsString); 2] {
+        // `N:PID:HASH:MS:S`: at most 10+1+10+1+16+1+20+1+1 bytes.
+        let mut depth = Vec::with_capacity(64);
+        push_decimal(&mut depth, u64::from(self.depth) + 1);
+        depth.push(b':');
+        push_decimal(&mut depth, u64::from(now.pid));
+        depth.push(b':');
+        push_hex(&mut depth, hop);
+        depth.push(b':');
+        push_decimal(&mut depth, now.ms);
+        depth.push(b':');
+        depth.push(if script { b'1' } else { b'0' });
+        // `DEV.INO` is at most 20+1+20 bytes, plus its `:`.
+        let mut passed = Vec::with_capacity(self.passed.len() * 42);
+        for (i, &(dev, ino)) in self.passed.iter().enumerate() {
+            if i > 0 {
+                passed.push(b':');
+            }
+            push_decimal(&mut passed, dev);
+            passed.push(b'.');
+            push_decimal(&mut passed, ino);
+        }
         [
-            (
-                DEPTH_VAR.into(),
-                format!(
-                    "{}:{}:{:x}:{}:{}",
-                    self.depth + 1,
-                    now.pid,
-                    hop,
-                    now.ms,
-                    u8::from(script)
-                )
-                .into(),
-            ),
-            (PASSED_VAR.into(), passed.join(":").into()),
+            (DEPTH_VAR, OsString::from_vec(depth)),
+            (PASSED_VAR, OsString::from_vec(passed)),
         ]
     }
+}
+
+/// `n` in decimal, as `{}` writes it.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `n` in lowercase hexadecimal, as `{:x}` writes it.
+fn push_hex(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// What the depth check needs to know about this process.
@@ -301,6 +339,31 @@ mod tests {
     }
 
     #[test]
+    fn the_values_are_written_as_format_would() {
+        let c = Chain {
+            depth: 0,
+            passed: vec![(0, 0), (u64::MAX, 10), (9, u64::MAX)],
+            me: true,
+        };
+        let now = Facts {
+            pid: u32::MAX,
+            ppid: 1,
+            ms: u64::MAX,
+        };
+        let [(depth_var, depth), (passed_var, passed)] = c.fall_through_vars(&now, u64::MAX, false);
+        assert_eq!((depth_var, passed_var), (DEPTH_VAR, PASSED_VAR));
+        assert_eq!(
+            depth,
+            "1:4294967295:ffffffffffffffff:18446744073709551615:0"
+        );
+        assert_eq!(passed, "0.0:18446744073709551615.10:9.18446744073709551615");
+        let none = Chain::new(None, None, None, || 0, || NOW);
+        let [(_, depth), (_, passed)] = none.fall_through_vars(&NOW, 0, true);
+        assert_eq!(depth, "1:100:0:10000:1");
+        assert_eq!(passed, "");
+    }
+
+    #[test]
     fn hops_differ_by_argument_and_directory() {
         let a = |args: &[&str], cwd: &str| {
             let args: Vec<OsString> = args.iter().map(OsString::from).collect();
@@ -310,5 +373,34 @@ mod tests {
         assert_ne!(a(&["x.py"], "/p"), a(&["y.py"], "/p"));
         assert_ne!(a(&["x.py"], "/p"), a(&["x.py"], "/q"));
         assert_ne!(a(&["a", "b"], "/p"), a(&["ab"], "/p"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the numbers, the very bytes `format!` would give.
+        #[test]
+        fn fall_through_vars_match_format(
+            depth in 0..MAX_DEPTH,
+            passed in proptest::collection::vec(any::<(u64, u64)>(), 0..MAX_PASSED),
+            pid in any::<u32>(),
+            ms in any::<u64>(),
+            hop in any::<u64>(),
+            script in any::<bool>(),
+        ) {
+            let c = Chain { depth, passed: passed.clone(), me: false };
+            let now = Facts { pid, ppid: 0, ms };
+            let [(_, d), (_, p)] = c.fall_through_vars(&now, hop, script);
+            let want = format!("{}:{pid}:{hop:x}:{ms}:{}", depth + 1, u8::from(script));
+            prop_assert_eq!(d, OsString::from(want));
+            let want: Vec<String> = passed.iter().map(|(dev, ino)| format!("{dev}.{ino}")).collect();
+            prop_assert_eq!(p, OsString::from(want.join(":")));
+        }
     }
 }

@@ -66,7 +66,9 @@ pub enum Activation<'a> {
     Env(&'a Env),
     /// Pass the environment through, with what the next shim must know
     /// about this call ([`crate::chain`]).
-    FallThrough { chain: [(OsString, OsString); 2] },
+    FallThrough {
+        chain: [(&'static str, OsString); 2],
+    },
 }
 
 /// What activating an environment changes: the one plan that both the
@@ -411,8 +413,8 @@ mod tests {
     fn a_fall_through_passes_everything_but_the_chain_on() {
         let b = block(&["VENVEXEC_DEPTH=old", "PATH=/a", "VIRTUAL_ENV=/v"]);
         let chain = [
-            ("VENVEXEC_DEPTH".into(), "1:2:3:4:0".into()),
-            ("VENVEXEC_PASSED".into(), "5.6".into()),
+            ("VENVEXEC_DEPTH", "1:2:3:4:0".into()),
+            ("VENVEXEC_PASSED", "5.6".into()),
         ];
         let child = child_env_from(entries(&b), &Activation::FallThrough { chain });
         assert_eq!(
@@ -520,7 +522,7 @@ mod proptests {
             let venv = Env { root: "/p/.venv".into(), kind: venv::EnvKind::Venv };
             let conda = Env { root: "/c".into(), kind: venv::EnvKind::Conda };
             let fall = Activation::FallThrough {
-                chain: [("VENVEXEC_DEPTH".into(), "1".into()), ("VENVEXEC_PASSED".into(), "2".into())],
+                chain: [("VENVEXEC_DEPTH", "1".into()), ("VENVEXEC_PASSED", "2".into())],
             };
             let activation = match which {
                 0 => Activation::Env(&venv),
