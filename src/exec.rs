@@ -135,27 +135,40 @@ pub fn child_env_with<'a>(
         return child_env_from(block, activation);
     }
     let plan = plan_of(activation);
-    // The entries that go, by address: usually one or two, often none.
-    let mut dropped = [std::ptr::null(); 8];
+    // The entries that go, with their places in the block: usually one or
+    // two, often none.
+    let mut dropped = [(0, std::ptr::null()); 8];
     let mut n = 0;
     let owned = plan
         .iter()
         .flat_map(|p| ["PATH", p.var].into_iter().chain(p.unset.iter().copied()));
-    for entry in [DEPTH, PASSED]
+    for (index, entry) in [DEPTH, PASSED]
         .into_iter()
         .chain(owned)
-        .filter_map(|name| vars.entry(name))
+        .filter_map(|name| vars.entry_at(name))
     {
         if n < dropped.len() {
-            dropped[n] = entry.as_ptr();
+            dropped[n] = (index, entry.as_ptr());
             n += 1;
         } else {
             return child_env_from(block, activation);
         }
     }
-    let dropped = &dropped[..n];
+    // In block order, the block is read against them with one comparison
+    // per entry, not one per dropped entry (a login shell's block has some
+    // thirty). The names differ, and in a plain block so do their entries.
+    let dropped = &mut dropped[..n];
+    dropped.sort_unstable_by_key(|&(index, _)| index);
+    let mut next = dropped.iter().map(|&(_, p)| p);
+    let mut going = next.next();
     let mut inherited = Vec::with_capacity(64);
-    inherited.extend(block.filter(|e| !dropped.contains(&e.as_ptr())));
+    inherited.extend(block.filter(|e| {
+        if going == Some(e.as_ptr()) {
+            going = next.next();
+            return false;
+        }
+        true
+    }));
     let added = added_vars(activation, plan.as_ref(), vars.get("PATH"));
     ChildEnv { inherited, added }
 }
@@ -235,7 +248,7 @@ fn added_vars(
     match (activation, plan) {
         (_, Some(plan)) => vec![
             CBytes::join(&[plan.var.as_bytes(), b"=", plan.root.as_os_str().as_bytes()]),
-            path_entry(&plan.bin(), old_path),
+            path_entry(plan.root, old_path),
         ],
         (Activation::FallThrough { chain }, None) => chain
             .iter()
@@ -245,36 +258,48 @@ fn added_vars(
     }
 }
 
-/// `PATH=` [`activated_path`] as an envp entry, built in one buffer.
-fn path_entry(bin: &Path, old: Option<&OsStr>) -> CBytes {
-    let mut e = Vec::with_capacity(128);
+/// `PATH=` [`activated_path`] as an envp entry, written in place into the
+/// one buffer it ends in: `ROOT/bin` is not made a path of its own first.
+fn path_entry(root: &Path, old: Option<&OsStr>) -> CBytes {
+    let root = root.as_os_str().as_bytes();
+    let old = old.map(OsStr::as_bytes);
+    let tail = old.map_or(crate::platform::DEFAULT_PATH.len(), <[u8]>::len);
+    let mut e = Vec::with_capacity(b"PATH=".len() + root.len() + b"/bin:".len() + tail + 1);
     e.extend_from_slice(b"PATH=");
-    push_activated_path(&mut e, bin.as_os_str().as_bytes(), old.map(OsStr::as_bytes));
-    CBytes::join(&[&e])
+    let bin = e.len();
+    // `root.join("bin")`: a separator unless the root already ends in one.
+    e.extend_from_slice(root);
+    if !matches!(root.last(), None | Some(b'/')) {
+        e.push(b'/');
+    }
+    e.extend_from_slice(b"bin");
+    push_activated_path(&mut e, bin, old);
+    CBytes::from_vec(e)
 }
 
 /// `ENV/bin` first on PATH, as `activate` does; not added twice when a
 /// nested call is already inside it, so PATH does not grow per level.
 pub fn activated_path(bin: &Path, old: Option<&OsStr>) -> OsString {
-    let mut p = Vec::new();
-    push_activated_path(&mut p, bin.as_os_str().as_bytes(), old.map(OsStr::as_bytes));
+    let mut p = bin.as_os_str().as_bytes().to_vec();
+    push_activated_path(&mut p, 0, old.map(OsStr::as_bytes));
     OsString::from_vec(p)
 }
 
-fn push_activated_path(out: &mut Vec<u8>, bin: &[u8], old: Option<&[u8]>) {
+/// Finishes the activated PATH in `out`, whose bytes from `bin` on are
+/// already `ENV/bin`.
+fn push_activated_path(out: &mut Vec<u8>, bin: usize, old: Option<&[u8]>) {
     let Some(old) = old else {
         // activate would leave `ENV/bin:` with an empty (= cwd) tail; give
         // the child the search path it would have had without PATH.
-        out.extend_from_slice(bin);
         out.push(b':');
         out.extend_from_slice(crate::platform::DEFAULT_PATH.as_bytes());
         return;
     };
-    if old.split(|&b| b == b':').next() == Some(bin) {
+    if old.split(|&b| b == b':').next() == Some(&out[bin..]) {
+        out.truncate(bin);
         out.extend_from_slice(old);
         return;
     }
-    out.extend_from_slice(bin);
     if !old.is_empty() {
         out.push(b':');
         out.extend_from_slice(old);
@@ -487,6 +512,20 @@ mod proptests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The child's `PATH=` entry is `venvexec env`'s PATH for the
+        /// same root, whatever the root's spelling (a trailing `/`, none
+        /// at all, `/` itself).
+        #[test]
+        fn path_entry_is_the_activated_path(
+            root in proptest::collection::vec(proptest::sample::select(b"/.ab:".to_vec()), 0..12),
+            old in proptest::option::of(proptest::collection::vec(proptest::sample::select(b"/.abin:".to_vec()), 0..24)),
+        ) {
+            let root = Path::new(os(&root));
+            let want = activated_path(&root.join("bin"), old.as_deref().map(os));
+            let got = path_entry(root, old.as_deref().map(os));
+            prop_assert_eq!(got.bytes(), [&b"PATH="[..], want.as_bytes()].concat());
+        }
 
         /// `ENV/bin` comes first, the old PATH follows untouched, and a
         /// nested activation does not grow PATH.

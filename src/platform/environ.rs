@@ -25,7 +25,7 @@ macro_rules! environ_vars {
         /// block: the first entry of each name, as `getenv` returns it.
         #[derive(Debug, Clone, Copy, Default)]
         pub struct Vars<'a> {
-            $($field: Option<(Entry<'a>, &'a OsStr)>,)*
+            $($field: Option<Found<'a>>,)*
             /// An entry had no `=`, or a listed name came twice.
             odd: bool,
         }
@@ -39,7 +39,7 @@ macro_rules! environ_vars {
             /// read, and the values of the variables listed.
             pub fn from_block(block: impl IntoIterator<Item = Entry<'a>>) -> Vars<'a> {
                 let mut vars = Vars::default();
-                for entry in block {
+                for (index, entry) in block.into_iter().enumerate() {
                     let Some(name) = entry.name() else {
                         vars.odd = true;
                         continue;
@@ -56,7 +56,13 @@ macro_rules! environ_vars {
                         _ => continue,
                     };
                     match slot {
-                        None => *slot = Some((entry, entry.value(name))),
+                        None => {
+                            *slot = Some(Found {
+                                entry,
+                                value: entry.value(name),
+                                index,
+                            })
+                        }
                         Some(_) => vars.odd = true,
                     }
                 }
@@ -67,7 +73,20 @@ macro_rules! environ_vars {
             #[inline(always)]
             pub fn entry(&self, name: &str) -> Option<Entry<'a>> {
                 match name {
-                    $($name => self.$field.map(|(e, _)| e),)*
+                    $($name => self.$field.map(|f| f.entry),)*
+                    _ => {
+                        debug_assert!(false, "{name} is not in platform::environ::NAMES: add it there");
+                        None
+                    }
+                }
+            }
+
+            /// The first entry of `name`, which must be one of [`NAMES`],
+            /// and its place in the block (0 for the first entry).
+            #[inline(always)]
+            pub fn entry_at(&self, name: &str) -> Option<(usize, Entry<'a>)> {
+                match name {
+                    $($name => self.$field.map(|f| (f.index, f.entry)),)*
                     _ => {
                         debug_assert!(false, "{name} is not in platform::environ::NAMES: add it there");
                         None
@@ -79,7 +98,7 @@ macro_rules! environ_vars {
             #[inline(always)]
             pub fn get(&self, name: &str) -> Option<&'a OsStr> {
                 match name {
-                    $($name => self.$field.map(|(_, v)| v),)*
+                    $($name => self.$field.map(|f| f.value),)*
                     _ => {
                         debug_assert!(false, "{name} is not in platform::environ::NAMES: add it there");
                         None
@@ -122,6 +141,15 @@ environ_vars! {
     pdm_python = "PDM_PYTHON",
     uv_project_environment = "UV_PROJECT_ENVIRONMENT",
     pythonhome = "PYTHONHOME",
+}
+
+/// A listed variable as the block holds it.
+#[derive(Debug, Clone, Copy)]
+struct Found<'a> {
+    entry: Entry<'a>,
+    value: &'a OsStr,
+    /// Where the entry is in the block.
+    index: usize,
 }
 
 impl Vars<'_> {
@@ -358,6 +386,10 @@ mod tests {
         assert_eq!(
             vars_of(&b).entry("HOME").map(|e| e.as_ptr()),
             Some(b.pointers[1])
+        );
+        assert_eq!(
+            vars_of(&b).entry_at("HOME").map(|(i, e)| (i, e.as_ptr())),
+            Some((1, b.pointers[1]))
         );
     }
 

@@ -10,8 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::environ::Entry;
 
-/// An owned C string: the bytes, then their one NUL, in one buffer of
-/// exactly that size.
+/// An owned C string: the bytes, then their one NUL, in one buffer.
 pub struct CBytes(Vec<u8>);
 
 impl CBytes {
@@ -23,6 +22,12 @@ impl CBytes {
         for p in parts {
             v.extend_from_slice(p);
         }
+        CBytes::from_vec(v)
+    }
+
+    /// `v` as a C string, in its own buffer: cut at a NUL as [`CBytes::join`]
+    /// does, then its NUL pushed (room for it reserved, no copy made).
+    pub fn from_vec(mut v: Vec<u8>) -> CBytes {
         // SAFETY: memchr reads v.len() bytes of a live buffer.
         let nul = unsafe { libc::memchr(v.as_ptr().cast(), 0, v.len()) };
         if !nul.is_null() {
@@ -129,6 +134,9 @@ mod tests {
         assert_eq!(CBytes::join(&[b"K", b"=", b"v"]).0, b"K=v\0");
         assert_eq!(CBytes::join(&[b"K", b"=", b"v"]).bytes(), b"K=v");
         assert_eq!(CBytes::join(&[]).0, b"\0");
+        assert_eq!(CBytes::from_vec(b"K=v\0w".to_vec()).0, b"K=v\0");
+        assert_eq!(CBytes::from_vec(b"K=v".to_vec()).bytes(), b"K=v");
+        assert_eq!(CBytes::from_vec(Vec::new()).0, b"\0");
     }
 
     #[test]
