@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chain;
 use crate::platform::exec::{Argv, CBytes, Envp};
-use crate::platform::{environ, split_list};
+use crate::platform::{environ, fd, split_list};
 use crate::venv::{self, Env, FileId};
 
 /// Identity of the running binary, to recognise our own links on PATH
@@ -20,10 +20,10 @@ use crate::venv::{self, Env, FileId};
 /// magic link when /proc is there; without it, the path we were started
 /// from, so a shim in an image with no /proc still skips itself.
 pub fn self_id() -> Option<FileId> {
-    fs::metadata("/proc/self/exe")
-        .or_else(|_| crate::platform::exec_path().and_then(fs::metadata))
+    fd::stat(Path::new("/proc/self/exe"))
+        .or_else(|_| crate::platform::exec_path().and_then(|p| fd::stat(&p)))
         .ok()
-        .map(|m| venv::file_id(&m))
+        .map(|m| m.id())
 }
 
 /// The next `name` on `path_var` that is executable and is none of the

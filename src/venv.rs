@@ -5,8 +5,11 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::platform::fd;
 
 /// An environment directory that looks usable (its interpreter entry exists,
 /// though it may still dangle: that is reported when we try to run it).
@@ -98,24 +101,37 @@ pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
     if !meta.is_dir() {
         return Err(NotEnv::NotADirectory);
     }
-    let kind = match fs::metadata(root.join("pyvenv.cfg")) {
+    // ROOT/NAME as `root.join(NAME)` spells it, each in the same buffer,
+    // stat'ed by fstatat: std's metadata and a PathBuf per name cost
+    // several times as much, on every call that names an environment.
+    let mut at = root.as_os_str().as_bytes().to_vec();
+    if !matches!(at.last(), None | Some(b'/')) {
+        at.push(b'/');
+    }
+    let base = at.len();
+    let cfg = fd::stat(under(&mut at, base, "pyvenv.cfg"));
+    let kind = match cfg {
         Ok(m) if m.is_file() => Some(EnvKind::Venv),
-        Ok(m) => return Err(NotEnv::ConfigNotAFile(file_kind(&m.file_type()))),
+        // What it is, in words, from std's richer file type: rare.
+        Ok(_) => match fs::metadata(under(&mut at, base, "pyvenv.cfg")) {
+            Ok(m) if !m.is_file() => return Err(NotEnv::ConfigNotAFile(file_kind(&m.file_type()))),
+            Ok(_) => Some(EnvKind::Venv),
+            Err(_) => None,
+        },
         Err(_) => None,
     };
     let kind = if let Some(kind) = kind {
         kind
-    } else if fs::metadata(root.join("conda-meta")).is_ok_and(|m| m.is_dir()) {
+    } else if fd::stat(under(&mut at, base, "conda-meta")).is_ok_and(|m| m.is_dir()) {
         EnvKind::Conda
     } else if require == Require::Marker {
         return Err(NotEnv::NoConfig);
     } else {
         EnvKind::Prefix
     };
-    let bin = root.join("bin");
-    let has_python = ["python", "python3"]
+    let has_python = ["bin/python", "bin/python3"]
         .iter()
-        .any(|n| fs::symlink_metadata(bin.join(n)).is_ok());
+        .any(|n| fd::lstat(under(&mut at, base, n)).is_ok());
     if !has_python {
         return Err(NotEnv::NoInterpreter);
     }
@@ -123,6 +139,14 @@ pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
         root: root.to_path_buf(),
         kind,
     })
+}
+
+/// `buf` cut back to its first `base` bytes, then `name`: a path under
+/// the directory those bytes spell.
+fn under<'b>(buf: &'b mut Vec<u8>, base: usize, name: &str) -> &'b Path {
+    buf.truncate(base);
+    buf.extend_from_slice(name.as_bytes());
+    Path::new(OsStr::from_bytes(buf))
 }
 
 /// "a directory", "a FIFO", …: what a path is, for a message.
@@ -190,9 +214,9 @@ pub fn file_id(meta: &fs::Metadata) -> FileId {
 
 pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
     let path = bin.join(name);
-    match fs::metadata(&path) {
+    match fd::stat(&path) {
         Ok(meta) => classify(path, &meta, me),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match fd::lstat(&path) {
             Ok(_) => {
                 let target = missing_link_target(&path);
                 Tool::Dangling { path, target }
@@ -207,20 +231,20 @@ pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
     }
 }
 
-pub fn classify(path: PathBuf, meta: &fs::Metadata, me: Option<FileId>) -> Tool {
+fn classify(path: PathBuf, meta: &fd::Stat, me: Option<FileId>) -> Tool {
     if meta.is_dir() {
         return Tool::NotRunnable {
             path,
             why: "is a directory".into(),
         };
     }
-    if meta.mode() & 0o111 == 0 {
+    if meta.mode & 0o111 == 0 {
         return Tool::NotRunnable {
             path,
             why: "is not executable".into(),
         };
     }
-    if me == Some(file_id(meta)) {
+    if me == Some(meta.id()) {
         return Tool::IsSelf(path);
     }
     Tool::Runnable(path)
@@ -464,6 +488,38 @@ mod tests {
             probe(&root.join("pyvenv.cfg"), Require::Marker),
             Err(NotEnv::NotADirectory)
         );
+        // The root spelled with a trailing `/` is the same environment.
+        let slash = PathBuf::from(format!("{}/", root.display()));
+        assert_eq!(probe(&slash, Require::Marker).unwrap().root, slash);
+        // Only python3 there, as a link that dangles: still an entry.
+        fs::remove_file(root.join("bin/python")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent/python3", root.join("bin/python3")).unwrap();
+        assert_eq!(probe(root, Require::Marker).unwrap().kind, EnvKind::Venv);
+        fs::remove_file(root.join("bin/python3")).unwrap();
+        assert_eq!(probe(root, Require::Marker), Err(NotEnv::NoInterpreter));
+    }
+
+    #[test]
+    fn probe_names_what_a_pyvenv_cfg_that_is_no_file_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("bin")).unwrap();
+        fs::write(root.join("bin/python"), "").unwrap();
+        fs::create_dir(root.join("pyvenv.cfg")).unwrap();
+        assert_eq!(
+            probe(root, Require::Marker),
+            Err(NotEnv::ConfigNotAFile("a directory"))
+        );
+        fs::remove_dir(root.join("pyvenv.cfg")).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("pyvenv.cfg")).unwrap();
+        assert_eq!(
+            probe(root, Require::Marker),
+            Err(NotEnv::ConfigNotAFile("a socket"))
+        );
+        // No marker at all, but conda-meta/: a conda env.
+        fs::remove_file(root.join("pyvenv.cfg")).unwrap();
+        fs::create_dir(root.join("conda-meta")).unwrap();
+        assert_eq!(probe(root, Require::Marker).unwrap().kind, EnvKind::Conda);
     }
 
     #[test]
