@@ -4,6 +4,7 @@
 //! without blocking, and the absolute path of a directory that only a
 //! relative path (`../..`) reaches.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -94,12 +95,73 @@ impl Stat {
 /// The entry itself, a symlink not followed: one `fstatat` call. A
 /// relative path resolves against the working directory.
 pub fn lstat(path: &Path) -> io::Result<Stat> {
-    stat_at(path, libc::AT_SYMLINK_NOFOLLOW)
+    stat_at(Joined::whole(path), libc::AT_SYMLINK_NOFOLLOW)
 }
 
 /// What the path leads to, links followed.
 pub fn stat(path: &Path) -> io::Result<Stat> {
-    stat_at(path, 0)
+    stat_at(Joined::whole(path), 0)
+}
+
+/// [`lstat`] of `dir.join(name)`, without building that path: the
+/// project walk looks for each name in each directory, and nearly always
+/// finds nothing, so the look is the whole cost of a name.
+pub fn lstat_in(dir: &Path, name: &OsStr) -> io::Result<Stat> {
+    stat_at(Joined::new(dir, name), libc::AT_SYMLINK_NOFOLLOW)
+}
+
+/// [`stat`] of `dir.join(name)`, as [`lstat_in`].
+pub fn stat_in(dir: &Path, name: &OsStr) -> io::Result<Stat> {
+    stat_at(Joined::new(dir, name), 0)
+}
+
+/// The bytes of `dir.join(name)`, as the pieces it is made of: what
+/// `Path::join` would build (no `/` after an empty `dir` or one ending in
+/// `/`; an absolute `name` replaces `dir`).
+#[derive(Clone, Copy)]
+struct Joined<'p> {
+    head: &'p [u8],
+    sep: bool,
+    tail: &'p [u8],
+}
+
+impl<'p> Joined<'p> {
+    fn new(dir: &'p Path, name: &'p OsStr) -> Joined<'p> {
+        let (dir, name) = (dir.as_os_str().as_bytes(), name.as_bytes());
+        if name.first() == Some(&b'/') {
+            return Joined::bytes(name);
+        }
+        Joined {
+            head: dir,
+            sep: dir.last().is_some_and(|&b| b != b'/'),
+            tail: name,
+        }
+    }
+
+    fn whole(path: &'p Path) -> Joined<'p> {
+        Joined::bytes(path.as_os_str().as_bytes())
+    }
+
+    fn bytes(b: &'p [u8]) -> Joined<'p> {
+        Joined {
+            head: b,
+            sep: false,
+            tail: b"",
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.head.len() + usize::from(self.sep) + self.tail.len()
+    }
+}
+
+/// Lends `dir.join(name)` to `f` without allocating it (when short): a
+/// name looked for in each directory of the walk that a path-taking check
+/// must see.
+pub fn with_path_in<R>(dir: &Path, name: &OsStr, f: impl FnOnce(&Path) -> R) -> R {
+    with_c_path(Joined::new(dir, name), |path, _| {
+        f(Path::new(OsStr::from_bytes(path)))
+    })
 }
 
 /// Paths up to this long are made C strings on the stack. The walk and the
@@ -107,42 +169,60 @@ pub fn stat(path: &Path) -> io::Result<Stat> {
 /// `Metadata` of every field, then ours) costs three times as much.
 const STACK_PATH: usize = 512;
 
-fn stat_at(path: &Path, flags: libc::c_int) -> io::Result<Stat> {
-    let bytes = path.as_os_str().as_bytes();
-    // SAFETY: memchr reads `bytes.len()` bytes of a live slice.
-    let nul = unsafe { libc::memchr(bytes.as_ptr().cast(), 0, bytes.len()) };
-    if !nul.is_null() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "path contains a NUL byte",
-        ));
-    }
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    let call = |c: *const libc::c_char, st: *mut libc::stat| {
-        // SAFETY: `c` is NUL-terminated and lives across the call; `st`
-        // is written by the kernel before it is read.
-        unsafe { libc::fstatat(libc::AT_FDCWD, c, st, flags) }
-    };
-    let rc = if bytes.len() < STACK_PATH {
-        // Not zeroed first: only the path and its NUL are ever read.
-        let mut buf = std::mem::MaybeUninit::<[u8; STACK_PATH]>::uninit();
-        let p = buf.as_mut_ptr().cast::<u8>();
-        // SAFETY: `bytes.len() + 1 <= STACK_PATH` bytes are written, in bounds.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-            p.add(bytes.len()).write(0);
-        }
-        call(p.cast(), st.as_mut_ptr())
+/// The one place paths are built for the kernel: `path`'s pieces, then a
+/// NUL, on the stack when short (else on the heap), lent to `f` as the
+/// bytes before the NUL and as a C string.
+fn with_c_path<R>(path: Joined, f: impl FnOnce(&[u8], *const libc::c_char) -> R) -> R {
+    let len = path.len();
+    let mut stack = std::mem::MaybeUninit::<[u8; STACK_PATH]>::uninit();
+    let mut heap = Vec::new();
+    let buf: *mut u8 = if len < STACK_PATH {
+        stack.as_mut_ptr().cast()
     } else {
-        let c = std::ffi::CString::new(bytes).map_err(|_| io::ErrorKind::InvalidInput)?;
-        call(c.as_ptr(), st.as_mut_ptr())
+        heap.reserve_exact(len + 1);
+        heap.as_mut_ptr()
     };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fstatat succeeded, so it filled the struct.
-    let st = unsafe { st.assume_init() };
-    Ok(Stat::from_raw(&st))
+    let head = path.head.len();
+    // SAFETY: `buf` has room for `len + 1` bytes: the head, the `/`, the
+    // tail and the NUL are written within them, and once all are the first
+    // `len + 1` bytes are initialised; they live until we return. The
+    // pieces are borrowed, so they cannot overlap our buffer.
+    let path = unsafe {
+        std::ptr::copy_nonoverlapping(path.head.as_ptr(), buf, head);
+        if path.sep {
+            buf.add(head).write(b'/');
+        }
+        if !path.tail.is_empty() {
+            let at = buf.add(head + usize::from(path.sep));
+            std::ptr::copy_nonoverlapping(path.tail.as_ptr(), at, path.tail.len());
+        }
+        buf.add(len).write(0);
+        std::slice::from_raw_parts(buf, len)
+    };
+    f(path, buf.cast())
+}
+
+/// `fstatat` of `path`. A path with a NUL inside is refused: the kernel
+/// would silently look at a shorter one.
+fn stat_at(path: Joined, flags: libc::c_int) -> io::Result<Stat> {
+    with_c_path(path, |path, c| {
+        // SAFETY: `c` is NUL-terminated (strlen stops at or before
+        // `path.len()`) and lives across both calls; `st` is written by
+        // the kernel before it is read.
+        unsafe {
+            if libc::strlen(c) != path.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "path contains a NUL byte",
+                ));
+            }
+            let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+            if libc::fstatat(libc::AT_FDCWD, c, st.as_mut_ptr(), flags) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(Stat::from_raw(&st.assume_init()))
+        }
+    })
 }
 
 /// A marker file as found at `path`: its inode, and its first `limit`
@@ -291,10 +371,61 @@ mod tests {
     }
 
     #[test]
+    fn a_name_in_a_dir_is_looked_at_as_joined() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("l")).unwrap();
+        assert!(lstat_in(dir.path(), OsStr::new("l")).unwrap().is_symlink());
+        assert!(stat_in(dir.path(), OsStr::new("l")).unwrap().is_dir());
+        let missing = lstat_in(dir.path(), OsStr::new("nope")).err().unwrap();
+        assert_eq!(missing.raw_os_error(), Some(libc::ENOENT));
+        // Longer than the stack buffer: built on the heap, same answer.
+        let mut long = dir.path().as_os_str().to_os_string();
+        long.push("/.".repeat(STACK_PATH));
+        assert!(
+            lstat_in(Path::new(&long), OsStr::new("l"))
+                .unwrap()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn a_nul_inside_a_path_is_refused_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a"), "x").unwrap();
+        let cut = OsStr::from_bytes(b"a\0b");
+        for err in [
+            lstat_in(dir.path(), cut).err().unwrap(),
+            lstat(&dir.path().join(cut)).err().unwrap(),
+        ] {
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        }
+    }
+
+    #[test]
     fn lstat_sees_the_link_stat_its_target() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(".", dir.path().join("l")).unwrap();
         assert!(lstat(&dir.path().join("l")).unwrap().is_symlink());
         assert!(stat(&dir.path().join("l")).unwrap().is_dir());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The pieces `lstat_in` looks at are exactly `Path::join`'s path.
+        #[test]
+        fn joined_is_path_join(dir in "[a./]{0,8}", name in "[a./]{0,8}") {
+            let (dir, name) = (Path::new(&dir), OsStr::new(&name));
+            let j = Joined::new(dir, name);
+            let got = [j.head, if j.sep { b"/" } else { b"" }, j.tail].concat();
+            prop_assert_eq!(got.len(), j.len());
+            prop_assert_eq!(got, dir.join(name).into_os_string().into_encoded_bytes());
+        }
     }
 }

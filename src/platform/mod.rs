@@ -133,7 +133,13 @@ fn open_nonblocking(path: &Path) -> io::Result<fs::File> {
 /// the path that is not a directory (`venv/pyvenv.cfg/x`, a file where a
 /// directory was expected), which means the same to a lookup.
 pub fn is_missing(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || is_not_dir(e)
+    // The walk asks this of nearly every look: for an OS error, the errno
+    // says it without `kind`'s call (which maps ENOENT, and only it, to
+    // NotFound).
+    match e.raw_os_error() {
+        Some(errno) => errno == libc::ENOENT || errno == libc::ENOTDIR,
+        None => e.kind() == io::ErrorKind::NotFound,
+    }
 }
 
 /// Whether `e` is ENOTDIR: a part of the path is not a directory.
