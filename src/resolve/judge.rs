@@ -15,7 +15,7 @@
 //!   process): it must carry a marker and pass the safety checks of
 //!   [`trust::discovered`]; a refusal ends the search.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use super::level::Level;
@@ -73,19 +73,6 @@ pub struct NamedBy {
 }
 
 impl<'a> Candidate<'a> {
-    /// `name` in the walk's directory `level` (`.venv`).
-    pub fn in_dir(level: &'a Level, name: &std::ffi::OsStr, via: Via) -> Candidate<'a> {
-        Candidate {
-            at: level.at(name),
-            origin: Origin::Walk {
-                level,
-                place: Place::In(name.to_os_string()),
-                via,
-                named_by: None,
-            },
-        }
-    }
-
     /// A convention's candidate of the walk's directory `level`, reached
     /// at `at`; `place` is absolute or relative to `level`.
     pub fn of_dir(level: &'a Level, at: PathBuf, place: PathBuf, via: Via) -> Candidate<'a> {
@@ -162,7 +149,10 @@ pub fn judge(
             place,
             via,
             named_by,
-        } => walk(&c.at, level, &place, via, named_by, inp, skipped),
+        } => {
+            let seen = platform::fd::lstat(&c.at);
+            walk(seen, &c.at, level, &place, via, named_by, inp, skipped)
+        }
         Origin::Inherited {
             pid,
             title,
@@ -171,8 +161,36 @@ pub fn judge(
     })
 }
 
-/// A candidate of the project walk.
+/// The in-project directory `name` (`.venv`) of the walk's directory
+/// `level`, judged as a candidate of it. The common case, nothing there,
+/// costs one lstat and nothing else: the candidate is made only for what
+/// is there.
+pub fn in_dir(level: &Level, name: &OsStr, inp: &Inputs, skipped: &mut Vec<Skip>) -> Verdict {
+    let seen = level.lstat(name);
+    if matches!(&seen, Err(e) if platform::is_missing(e)) {
+        return Verdict::Next;
+    }
+    let (place, via) = (
+        Place::In(name.to_os_string()),
+        Via::Dir(name.to_os_string()),
+    );
+    walk(
+        seen,
+        &level.at(name),
+        level,
+        &place,
+        via,
+        None,
+        inp,
+        skipped,
+    )
+}
+
+/// A candidate of the project walk, reached at `at` and seen there as
+/// `seen`: that one lstat tells the common case, nothing there.
+#[allow(clippy::too_many_arguments)]
 fn walk(
+    seen: std::io::Result<platform::fd::Stat>,
     at: &Path,
     level: &Level,
     place: &Place,
@@ -203,8 +221,7 @@ fn walk(
         }
         None => false,
     };
-    // The common case, nothing here, costs exactly one lstat.
-    match platform::fd::lstat(at) {
+    match seen {
         Ok(m) if m.is_file() => {
             if !named(skipped, &NotEnv::NotADirectory) {
                 skipped.push(Skip::new(kind, shown(), NotEnv::NotADirectory));

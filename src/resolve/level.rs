@@ -3,6 +3,9 @@
 //! be used), and its absolute path, asked of the kernel only when needed.
 
 use std::cell::OnceCell;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::trust::FoundIn;
@@ -23,10 +26,33 @@ pub struct Level {
 impl Level {
     /// Where the walk reaches `name` in this directory.
     pub fn at(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.reach().join(name)
+    }
+
+    /// What is at [`Level::at`]`(name)`, a symlink not followed; the
+    /// path is not built (nearly every name of nearly every directory of
+    /// the walk is not there).
+    pub fn lstat(&self, name: &OsStr) -> io::Result<fd::Stat> {
+        fd::lstat_in(self.reach(), name)
+    }
+
+    /// Lends [`Level::at`]`(name)` to `f`, built on the stack.
+    pub fn with_at<R>(&self, name: &OsStr, f: impl FnOnce(&Path) -> R) -> R {
+        fd::with_path_in(self.reach(), name, f)
+    }
+
+    /// As [`Level::lstat`], links followed.
+    pub fn stat(&self, name: &OsStr) -> io::Result<fd::Stat> {
+        fd::stat_in(self.reach(), name)
+    }
+
+    /// The directory the walk's paths are joined to: none for the
+    /// working directory itself, so that it looks at `.venv`, not `./.venv`.
+    fn reach(&self) -> &Path {
         if self.rel.as_os_str() == "." {
-            return name.as_ref().to_path_buf();
+            return Path::new("");
         }
-        self.rel.join(name)
+        &self.rel
     }
 
     /// The directory's absolute path.
@@ -72,37 +98,73 @@ impl Level {
         })
     }
 
-    /// Where the walk reaches the parent: an absolute path's lexical
-    /// parent (the path is physical, so that is its `..`), else `..`
-    /// from here. `None` at `/`.
-    pub fn up(&self) -> Option<PathBuf> {
+    /// A look at the parent, where [`Level::climb`] will reach it: an
+    /// absolute path's lexical parent (the path is physical, so that is
+    /// its `..`), else `..` from here. `None` at `/`.
+    pub fn stat_up(&self) -> Option<(Up, io::Result<fd::Stat>)> {
         if self.rel.is_absolute() {
-            return self.rel.parent().map(Path::to_path_buf);
+            let len = parent_len(&self.rel)?;
+            let up = &self.rel.as_os_str().as_bytes()[..len];
+            return Some((Up(len), fd::stat(Path::new(OsStr::from_bytes(up)))));
         }
-        if self.rel.as_os_str() == "." {
-            return Some(PathBuf::from(".."));
-        }
-        Some(self.rel.join(".."))
+        Some((Up(0), fd::stat_in(self.reach(), OsStr::new(".."))))
     }
 
-    /// The parent, reached at `up` (from [`Level::up`]) and seen as `st`;
-    /// `None` at `/` (whose `..` is itself).
-    pub fn parent(&self, up: PathBuf, st: &fd::Stat) -> Option<Level> {
+    /// Becomes its parent, found at `up` and seen as `st` by
+    /// [`Level::stat_up`]; `false` at `/` (whose `..` is itself). The path
+    /// is cut or extended in place: one buffer for the whole walk.
+    pub fn climb(&mut self, up: Up, st: &fd::Stat) -> bool {
         if st.id() == self.id {
-            return None;
+            return false;
         }
-        let abs = OnceCell::new();
-        if !up.is_absolute()
-            && let Some(Ok(a)) = self.abs.get()
-        {
-            let _ = abs.set(Ok(a.parent().unwrap_or(a).to_path_buf()));
+        if self.rel.is_absolute() {
+            truncate(&mut self.rel, up.0);
+        } else {
+            if self.rel.as_os_str() == "." {
+                self.rel = PathBuf::from("..");
+            } else {
+                self.rel.push("..");
+            }
+            // Known from the working directory's path: its parent's.
+            self.abs = match self.abs.take() {
+                Some(Ok(mut abs)) => {
+                    if let Some(len) = parent_len(&abs) {
+                        truncate(&mut abs, len);
+                    }
+                    OnceCell::from(Ok(abs))
+                }
+                _ => OnceCell::new(),
+            };
         }
-        Some(Level {
-            rel: up,
-            abs,
-            id: st.id(),
-        })
+        self.id = st.id();
+        true
     }
+}
+
+/// Where [`Level::stat_up`] found the parent: the length of the absolute
+/// path's parent (unused for `..`), so that the walk finds the last `/`
+/// once per level.
+pub struct Up(usize);
+
+/// The length of `path`'s parent, as [`Path::parent`] has it: `None` at
+/// `/`. The working directory's path from `getcwd` is clean (no `//`,
+/// no `.`, no trailing `/`), so its parent ends at its last `/`; any other
+/// path is left to std, which knows every case.
+fn parent_len(path: &Path) -> Option<usize> {
+    let b = path.as_os_str().as_bytes();
+    if let Some(slash) = b.iter().rposition(|&c| c == b'/') {
+        let (head, last) = (&b[..slash], &b[slash + 1..]);
+        if !last.is_empty() && last != b"." && !head.ends_with(b"/") && !head.ends_with(b"/.") {
+            return Some(slash.max(1));
+        }
+    }
+    path.parent().map(|p| p.as_os_str().len())
+}
+
+fn truncate(path: &mut PathBuf, len: usize) {
+    let mut bytes = std::mem::take(path).into_os_string().into_vec();
+    bytes.truncate(len);
+    *path = PathBuf::from(OsString::from_vec(bytes));
 }
 
 impl Level {
@@ -120,6 +182,24 @@ impl Level {
             rel,
             abs,
             id: st.id(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The walk climbs exactly as `Path::parent` would.
+        #[test]
+        fn parent_len_is_path_parent(path in "/[a./]{0,10}") {
+            let path = Path::new(&path);
+            let want = path.parent().map(|p| p.as_os_str().len());
+            prop_assert_eq!(parent_len(path), want);
         }
     }
 }

@@ -16,10 +16,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::judge::{Candidate, Verdict, Yield, judge};
+use super::judge::{self, Verdict, Yield, judge};
 use super::level::Level;
 use super::tools::{self, Dir, Tools};
-use super::{Convention, Found, Inputs, Skip, Via};
+use super::{Convention, Found, Inputs, Skip};
 use crate::platform::fd;
 use crate::platform::split_list;
 
@@ -64,12 +64,8 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         let mut dir: Option<Dir> = None;
         let mut dotvenv_file = false;
         for convention in super::in_dir(&names) {
-            let got = match convention {
-                Convention::InProject(name) => Some(Yield::Candidate(Candidate::in_dir(
-                    &level,
-                    name,
-                    Via::Dir(name.to_os_string()),
-                ))),
+            let verdict = match convention {
+                Convention::InProject(name) => judge::in_dir(&level, name, inp, skipped),
                 Convention::Tool(tool) => {
                     let dir = dir.get_or_insert_with(|| {
                         Dir::new(
@@ -79,16 +75,16 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                             dotvenv_file,
                         )
                     });
-                    tools::candidate(tool, dir, skipped)
+                    let candidate = match tools::candidate(tool, dir, skipped) {
+                        None => continue,
+                        Some(Yield::Refused) => return None,
+                        Some(Yield::Candidate(c)) => c,
+                    };
+                    // Only explicit candidates fail the call, and none is here.
+                    judge(candidate, inp, skipped).ok()?
                 }
             };
-            let candidate = match got {
-                None => continue,
-                Some(Yield::Refused) => return None,
-                Some(Yield::Candidate(c)) => c,
-            };
-            // Only explicit candidates fail the call, and none is here.
-            match judge(candidate, inp, skipped).ok()? {
+            match verdict {
                 Verdict::Found(found) => return Some(found),
                 Verdict::Stop => return None,
                 Verdict::Next => {}
@@ -101,8 +97,8 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         }
         drop(dir);
         // `/` has no parent to look at.
-        let up = level.up()?;
-        let st = match fd::stat(&up) {
+        let (up, st) = level.stat_up()?;
+        let st = match st {
             Ok(st) => st,
             Err(e) => {
                 skipped.push(failed(
@@ -112,7 +108,9 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 return None;
             }
         };
-        level = level.parent(up, &st)?;
+        if !level.climb(up, &st) {
+            return None;
+        }
         if ceilings.contains(&st.id()) {
             skipped.push(Skip::new(
                 LABEL,

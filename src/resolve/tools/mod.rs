@@ -196,7 +196,10 @@ pub fn read_pointer(
 ) -> Read {
     let found_in = || level.abs().ok().map(Path::to_path_buf);
     let abs = || found_in().map(|d| d.join(name));
-    read_noted(&level.at(name), abs, found_in, label, inp, skipped)
+    // Nearly always not there: its path is not worth a PathBuf.
+    level.with_at(OsStr::new(name), |at| {
+        read_noted(at, abs, found_in, label, inp, skipped)
+    })
 }
 
 /// As [`read_pointer`], for a file at an absolute path (a tool's central

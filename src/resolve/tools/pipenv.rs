@@ -6,13 +6,13 @@
 //! An in-project `.venv` directory was already taken by the walk.
 
 use crate::resolve::Kind;
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::super::judge::{Candidate, Yield};
 use super::super::{Skip, Via};
 use super::{Dir, Read, ToolVars, first_line, hash, read_pointer, sanitize};
-use crate::platform::fd;
 
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     match &v.workon_home {
@@ -31,7 +31,7 @@ pub fn candidate<'a>(
     if workon.is_none() && !dotvenv_file {
         return None;
     }
-    if !fd::stat(&level.at("Pipfile")).is_ok_and(|s| s.is_file()) {
+    if !level.stat(OsStr::new("Pipfile")).is_ok_and(|s| s.is_file()) {
         return None;
     }
     let named = if dotvenv_file {

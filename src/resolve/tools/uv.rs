@@ -1,17 +1,20 @@
 //! uv: `UV_PROJECT_ENVIRONMENT` names the project environment, absolute or
 //! relative to the project root (the directory holding `pyproject.toml`).
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use super::super::judge::{Candidate, Yield};
 use super::super::{Skip, Via};
 use super::{Dir, normalize_lexically};
-use crate::platform::fd;
 
 pub fn candidate<'a>(dir: &Dir<'a>, _skipped: &mut [Skip]) -> Option<Yield<'a>> {
     let level = dir.level;
     let var = dir.inp.tools.uv_project_environment.as_ref()?;
-    if !fd::stat(&level.at("pyproject.toml")).is_ok_and(|s| s.is_file()) {
+    if !level
+        .stat(OsStr::new("pyproject.toml"))
+        .is_ok_and(|s| s.is_file())
+    {
         return None;
     }
     let var = Path::new(var);
