@@ -153,6 +153,30 @@ impl<'p> Joined<'p> {
     fn len(&self) -> usize {
         self.head.len() + usize::from(self.sep) + self.tail.len()
     }
+
+    /// Writes the path and a NUL at `buf`; returns the path's bytes there.
+    ///
+    /// # Safety
+    /// `buf` has room for `self.len() + 1` bytes, which stay valid and
+    /// unaliased while the returned slice is used. The pieces are borrowed,
+    /// so they cannot overlap it.
+    unsafe fn write_c<'b>(&self, buf: *mut u8) -> &'b [u8] {
+        let (head, len) = (self.head.len(), self.len());
+        // SAFETY: every write is within the `len + 1` bytes the caller
+        // gave; once the NUL is, the first `len` bytes are initialised.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.head.as_ptr(), buf, head);
+            if self.sep {
+                buf.add(head).write(b'/');
+            }
+            if !self.tail.is_empty() {
+                let at = buf.add(head + usize::from(self.sep));
+                std::ptr::copy_nonoverlapping(self.tail.as_ptr(), at, self.tail.len());
+            }
+            buf.add(len).write(0);
+            std::slice::from_raw_parts(buf, len)
+        }
+    }
 }
 
 /// Lends `dir.join(name)` to `f` without allocating it (when short): a
@@ -174,32 +198,20 @@ const STACK_PATH: usize = 512;
 /// bytes before the NUL and as a C string.
 fn with_c_path<R>(path: Joined, f: impl FnOnce(&[u8], *const libc::c_char) -> R) -> R {
     let len = path.len();
-    let mut stack = std::mem::MaybeUninit::<[u8; STACK_PATH]>::uninit();
-    let mut heap = Vec::new();
-    let buf: *mut u8 = if len < STACK_PATH {
-        stack.as_mut_ptr().cast()
-    } else {
-        heap.reserve_exact(len + 1);
-        heap.as_mut_ptr()
-    };
-    let head = path.head.len();
-    // SAFETY: `buf` has room for `len + 1` bytes: the head, the `/`, the
-    // tail and the NUL are written within them, and once all are the first
-    // `len + 1` bytes are initialised; they live until we return. The
-    // pieces are borrowed, so they cannot overlap our buffer.
-    let path = unsafe {
-        std::ptr::copy_nonoverlapping(path.head.as_ptr(), buf, head);
-        if path.sep {
-            buf.add(head).write(b'/');
-        }
-        if !path.tail.is_empty() {
-            let at = buf.add(head + usize::from(path.sep));
-            std::ptr::copy_nonoverlapping(path.tail.as_ptr(), at, path.tail.len());
-        }
-        buf.add(len).write(0);
-        std::slice::from_raw_parts(buf, len)
-    };
-    f(path, buf.cast())
+    if len < STACK_PATH {
+        let mut stack = std::mem::MaybeUninit::<[u8; STACK_PATH]>::uninit();
+        let buf = stack.as_mut_ptr().cast::<u8>();
+        // SAFETY: the buffer has room for `len + 1` bytes, and they live
+        // until we return.
+        let bytes = unsafe { path.write_c(buf) };
+        return f(bytes, buf.cast());
+    }
+    let mut heap = Vec::<u8>::with_capacity(len + 1);
+    let buf = heap.as_mut_ptr();
+    // SAFETY: as above; the Vec's length stays 0, so nothing else reads
+    // or drops what is written.
+    let bytes = unsafe { path.write_c(buf) };
+    f(bytes, buf.cast())
 }
 
 /// `fstatat` of `path`. A path with a NUL inside is refused: the kernel
