@@ -59,11 +59,13 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     // gets past the in-project names of the first directory, which is
     // where most calls end.
     let homes: OnceCell<Tools> = OnceCell::new();
+    // The same list for every directory: built once.
+    let conventions: Vec<Convention> = super::in_dir(&names).collect();
 
     for _ in 0..MAX_LEVELS {
         let mut dir: Option<Dir> = None;
         let mut dotvenv_file = false;
-        for convention in super::in_dir(&names) {
+        for &convention in &conventions {
             let verdict = match convention {
                 Convention::InProject(name) => judge::in_dir(&level, name, inp, skipped),
                 Convention::Tool(tool) => {

@@ -142,10 +142,15 @@ impl<'a> Dir<'a> {
 /// The candidate of one tool's convention in one directory; `None` when
 /// the tool does not claim it. The order they are tried in is
 /// [`crate::resolve::IN_DIR_TOOLS`].
+///
+/// What a tool needs on this machine to look at all (uv's variable,
+/// poetry's and pyenv's homes) is asked here, inlined into the walk: a
+/// tool that cannot claim anything costs a test per directory, not a call.
+#[inline]
 pub fn candidate<'a>(tool: Tool, dir: &Dir<'a>, skipped: &mut Vec<Skip>) -> Option<Yield<'a>> {
     let tools = dir.tools;
     match tool {
-        Tool::Uv => uv::candidate(dir, skipped),
+        Tool::Uv => uv::candidate(dir, dir.inp.tools.uv_project_environment.as_ref()?),
         Tool::Pdm => pdm::candidate(dir, tools.pdm_venvs.as_deref(), skipped),
         Tool::Poetry => poetry::candidate(dir, tools.poetry_venvs.as_deref()?, skipped),
         Tool::Pipenv => pipenv::candidate(dir, tools.pipenv_venvs.as_deref(), skipped),

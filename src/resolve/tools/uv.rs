@@ -4,13 +4,13 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
+use super::super::Via;
 use super::super::judge::{Candidate, Yield};
-use super::super::{Skip, Via};
 use super::{Dir, normalize_lexically};
 
-pub fn candidate<'a>(dir: &Dir<'a>, _skipped: &mut [Skip]) -> Option<Yield<'a>> {
+/// `var` is `UV_PROJECT_ENVIRONMENT`, set.
+pub fn candidate<'a>(dir: &Dir<'a>, var: &OsStr) -> Option<Yield<'a>> {
     let level = dir.level;
-    let var = dir.inp.tools.uv_project_environment.as_ref()?;
     if !level
         .stat(OsStr::new("pyproject.toml"))
         .is_ok_and(|s| s.is_file())
