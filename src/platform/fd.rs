@@ -1,6 +1,7 @@
 //! The file-system calls the trust checks and the project walk make, as
 //! small safe functions: `lstat`/`stat` that return only the fields the
-//! decision needs, marker files opened without following a link and
+//! decision needs (of a path, or of a name in a directory without building
+//! the joined path), marker files opened without following a link and
 //! without blocking, and the absolute path of a directory that only a
 //! relative path (`../..`) reaches.
 

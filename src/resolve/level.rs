@@ -1,6 +1,9 @@
 //! One directory of the project walk: how the walk reaches it (its
 //! absolute path, or `..`s from the working directory when that path cannot
 //! be used), and its absolute path, asked of the kernel only when needed.
+//! The walk has one `Level`, which climbs: its path is cut at its last `/`
+//! (or grows a `..`) in place, and the names looked for in it are looked
+//! at without joining them to it.
 
 use std::cell::OnceCell;
 use std::ffi::{OsStr, OsString};
@@ -14,7 +17,7 @@ use crate::platform::fd;
 /// One directory of the walk.
 pub struct Level {
     /// How the walk reaches it: its absolute path, or when that does not
-    /// work, a path relative to the working directory (`..`, `../..`).
+    /// work, a path relative to the working directory (`.`, `..`, `../..`).
     rel: PathBuf,
     /// Its absolute path: from the working directory's, or asked of the
     /// kernel the first time it is needed when that one is unknown.
