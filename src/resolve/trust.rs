@@ -129,9 +129,18 @@ pub fn read_pointer(
     // is then opened without following a link or blocking, and checked on
     // that descriptor, so the look at the name decides nothing.
     match fd::lstat(at) {
-        Err(e) if is_missing(&e) => return Pointer::Absent,
-        _ => {}
+        Err(e) if is_missing(&e) => Pointer::Absent,
+        _ => read_pointer_there(at, abs, found_in, inp),
     }
+}
+
+/// As [`read_pointer`], once a look at `at` found something there.
+pub fn read_pointer_there(
+    at: &Path,
+    abs: impl Fn() -> Option<PathBuf>,
+    found_in: impl Fn() -> Option<PathBuf>,
+    inp: &Inputs,
+) -> Pointer {
     let marker = match fd::read_marker(at, MARKER_LIMIT, false) {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Pointer::Absent,
@@ -261,8 +270,10 @@ impl Verifier {
         // script's `#!` line (or pip's `/bin/sh` trampoline for long paths)
         // runs, and which any `python` started from here will run.
         let program = program.filter(|p| is_plain_name(p));
+        let mut python_found = false;
         if let Some(p) = program {
-            self.program(&bin.join(p))?;
+            let there = self.program(&bin.join(p))?;
+            python_found = there && p == "python";
         }
         if program != Some(OsStr::new("python")) {
             let python = env.python();
@@ -277,7 +288,8 @@ impl Verifier {
             {
                 self.program(&bin.join(name))?;
             }
-        } else if fd::lstat(&bin.join("python")).is_err()
+        } else if !python_found
+            && fd::lstat(&bin.join("python")).is_err()
             && fd::lstat(&bin.join("python3")).is_err()
         {
             return Err(format!(
@@ -325,23 +337,24 @@ impl Verifier {
     /// the interpreter of its `#!` line, and so on as the kernel nests them.
     /// A missing or dangling one, or a loop of links, runs nothing (the
     /// shim says so).
-    fn program(&mut self, path: &Path) -> Result<(), String> {
+    /// `Ok(false)`: `path` leads to nothing.
+    fn program(&mut self, path: &Path) -> Result<bool, String> {
         let mut current = path.to_path_buf();
-        for _ in 0..MAX_SCRIPTS {
+        for depth in 0..MAX_SCRIPTS {
             let Some((real, st)) = self.resolve(&current)? else {
-                return Ok(());
+                return Ok(depth > 0);
             };
             if self.programs.iter().any(|p| same(p, &real)) {
-                return Ok(());
+                return Ok(true);
             }
             self.private(&real, &st)?;
             self.programs.push(real.clone());
             let Some(next) = self.shebang(&real)? else {
-                return Ok(());
+                return Ok(true);
             };
             current = next;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The interpreter a script names, when it is one.

@@ -199,11 +199,20 @@ pub fn read_pointer(
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {
+    // Nearly always not there: one lstat, no path built. (What is there
+    // is then opened without following a link, and checked on that
+    // descriptor: this look decides nothing.)
+    if level
+        .lstat(OsStr::new(name))
+        .is_err_and(|e| crate::platform::is_missing(&e))
+    {
+        return Read::Absent;
+    }
     let found_in = || level.abs().ok().map(Path::to_path_buf);
     let abs = || found_in().map(|d| d.join(name));
-    // Nearly always not there: its path is not worth a PathBuf.
     level.with_at(OsStr::new(name), |at| {
-        read_noted(at, abs, found_in, label, inp, skipped)
+        let pointer = trust::read_pointer_there(at, abs, found_in, inp);
+        noted(pointer, at, abs, found_in, label, skipped)
     })
 }
 
@@ -235,8 +244,22 @@ fn read_noted(
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {
+    let pointer = trust::read_pointer(at, &abs, &found_in, inp);
+    noted(pointer, at, abs, found_in, label, skipped)
+}
+
+/// A pointer's answer as the convention's, every answer but the contents
+/// noted.
+fn noted(
+    pointer: Pointer,
+    at: &Path,
+    abs: impl Fn() -> Option<PathBuf>,
+    found_in: impl Fn() -> Option<PathBuf>,
+    label: Kind,
+    skipped: &mut Vec<Skip>,
+) -> Read {
     let shown = || abs().unwrap_or_else(|| at.to_path_buf());
-    match trust::read_pointer(at, &abs, &found_in, inp) {
+    match pointer {
         Pointer::Absent => Read::Absent,
         Pointer::Bytes(b) => Read::Bytes(b),
         Pointer::Unusable(why) => {
