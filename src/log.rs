@@ -53,7 +53,7 @@ pub fn record(
     };
     let entry = Entry {
         name,
-        cwd: inputs.cwd.as_deref().ok(),
+        cwd: inputs.cwd().ok(),
         action,
         program,
         source: res.found.as_ref().map(|f| f.source.key()),

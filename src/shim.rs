@@ -33,12 +33,11 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
     let vars = Vars::process();
     let mut inputs = Inputs::from_vars(None, &vars);
     inputs.program = Some(name.to_os_string());
-    let cwd = inputs.cwd.as_deref().ok();
     let chain = chain::Chain::new(
         vars.get(chain::DEPTH_VAR),
         vars.get(chain::PASSED_VAR),
         exec::self_id(),
-        || chain::hop_hash(name, &args, cwd),
+        || chain::hop_hash(name, &args, inputs.cwd().ok()),
         chain::Facts::now,
     );
     let (res, plan) = if chain.is_loop() {
@@ -63,7 +62,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
             let activation = Activation::FallThrough {
                 chain: chain.fall_through_vars(
                     &chain::Facts::now(),
-                    chain::hop_hash(name, &args, cwd),
+                    chain::hop_hash(name, &args, inputs.cwd().ok()),
                     script,
                 ),
             };
@@ -94,7 +93,7 @@ pub fn decide(
         let fail = strict_refusal(name, inputs, &res);
         return (res, Plan::Fail(fail));
     }
-    let plan = plan(name, &res, chain, path_var, inputs.cwd.as_deref().ok());
+    let plan = plan(name, &res, chain, path_var, inputs);
     (res, plan)
 }
 
@@ -177,10 +176,12 @@ pub fn plan(
     res: &Resolution,
     chain: &chain::Chain,
     path_var: Option<&OsStr>,
-    cwd: Option<&Path>,
+    inputs: &Inputs,
 ) -> Plan {
+    // A relative PATH entry is taken from the working directory.
+    let cwd = || inputs.cwd().ok();
     let Some(found) = &res.found else {
-        return fall_through(name, path_var, cwd, &chain.passed);
+        return fall_through(name, path_var, cwd(), &chain.passed);
     };
     match plan_in_env(name, found, chain.me()) {
         InEnv::Run(program) => Plan::InEnv {
@@ -190,7 +191,7 @@ pub fn plan(
         InEnv::Fail(fail) => Plan::Fail(fail),
         // A console script the environment lacks: activation would find the
         // next one on PATH too, so do the same.
-        InEnv::LookElsewhere => match fall_through(name, path_var, cwd, &chain.passed) {
+        InEnv::LookElsewhere => match fall_through(name, path_var, cwd(), &chain.passed) {
             Plan::Fail(f) => Plan::Fail(no_other_version(name, found).unwrap_or(f)),
             p => p,
         },

@@ -56,7 +56,7 @@ fn run_in_env(
         .filter(|c| !c.as_encoded_bytes().contains(&b'/'))
         .cloned();
     let res = resolve::resolve(&inputs).map_err(Fail::from)?;
-    let cwd = inputs.cwd.as_deref().ok();
+    let cwd = inputs.cwd().ok();
     let Some(found) = res.found.as_ref() else {
         let mut fail = no_environment(&inputs, &res);
         let path = std::env::var_os("PATH").unwrap_or_default();

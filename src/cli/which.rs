@@ -48,7 +48,7 @@ pub fn run(venv: Option<OsString>, args: Args) -> anyhow::Result<u8> {
         &Chain::start(exec::self_id()),
         path_var.as_deref(),
     );
-    let on_path = on_path(&args.name, inputs.cwd.as_deref().ok());
+    let on_path = on_path(&args.name, inputs.cwd().ok());
     if args.json {
         outln!("{}", to_json(&args.name, &inputs, &res, &plan, &on_path));
     } else {

@@ -40,7 +40,9 @@ pub struct Inputs {
     pub conda_prefix: Option<OsString>,
     pub conda_default_env: Option<OsString>,
     pub conda_root: Option<OsString>,
-    pub cwd: Result<PathBuf, CwdError>,
+    /// Read the first time a source asks ([`Inputs::cwd`]): an activated
+    /// environment needs no `getcwd`.
+    pub cwd: std::cell::OnceCell<Result<PathBuf, CwdError>>,
     pub names: Option<OsString>,
     pub ceilings: Option<OsString>,
     pub safe_dirs: Option<OsString>,
@@ -66,6 +68,13 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// The working directory's path, or why it is unknown.
+    pub fn cwd(&self) -> Result<&Path, &CwdError> {
+        self.cwd
+            .get_or_init(|| std::env::current_dir().map_err(|e| CwdError::new(&e)))
+            .as_deref()
+    }
+
     /// Nothing set, working in `cwd`, the inherited source off: the start
     /// of a test of the order, or of a tool that sets what it needs.
     pub fn in_dir(cwd: impl Into<PathBuf>) -> Inputs {
@@ -77,7 +86,7 @@ impl Inputs {
             conda_prefix: None,
             conda_default_env: None,
             conda_root: None,
-            cwd: Ok(cwd.into()),
+            cwd: Ok(cwd.into()).into(),
             names: None,
             ceilings: None,
             safe_dirs: None,
@@ -110,7 +119,7 @@ impl Inputs {
             conda_prefix: var("CONDA_PREFIX").filter(|v| !v.is_empty()),
             conda_default_env: var("CONDA_DEFAULT_ENV"),
             conda_root: var("_CONDA_ROOT").or_else(|| var("CONDA_ROOT")),
-            cwd: std::env::current_dir().map_err(|e| CwdError::new(&e)),
+            cwd: std::cell::OnceCell::new(),
             names: var("VENVEXEC_NAMES"),
             ceilings: var("VENVEXEC_CEILING_DIRS"),
             safe_dirs: var("VENVEXEC_SAFE_DIRS"),

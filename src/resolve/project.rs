@@ -30,7 +30,7 @@ const LABEL: super::Kind = super::Kind::Project;
 const MAX_LEVELS: usize = 1300;
 
 pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
-    let cwd = match &inp.cwd {
+    let cwd = match inp.cwd() {
         Ok(cwd) => Some(cwd),
         // Nothing to walk from: said, not passed over.
         Err(why) if why.gone => {
@@ -41,20 +41,20 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     };
     // By its path when that works; else (deeper than PATH_MAX, under a
     // directory the user cannot search) from the working directory itself.
-    let by_path = cwd.and_then(|c| Some((c.clone(), fd::stat(c).ok()?)));
+    let by_path = cwd.and_then(|c| Some((c.to_path_buf(), fd::stat(c).ok()?)));
     let (rel, start) = match by_path {
         Some(found) => found,
         None => match fd::stat(Path::new(".")) {
             Ok(st) => (PathBuf::from("."), st),
             Err(e) => {
-                skipped.push(failed(cwd.cloned(), format!("cannot be read: {e}")));
+                skipped.push(failed(cwd.map(Path::to_path_buf), format!("cannot be read: {e}")));
                 return None;
             }
         },
     };
     let names = names(inp.names.as_deref());
     let ceilings = ceilings(inp.ceilings.as_deref());
-    let mut level = Level::start(rel, &start, cwd.map(PathBuf::as_path));
+    let mut level = Level::start(rel, &start, cwd);
     // Where each tool keeps its environments: looked up only once the walk
     // gets past the in-project names of the first directory, which is
     // where most calls end.
@@ -217,7 +217,7 @@ pub fn checked(inp: &Inputs) -> String {
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    match &inp.cwd {
+    match inp.cwd() {
         Ok(cwd) => format!(
             "project: {order}, in each directory from {} upwards",
             cwd.display()
