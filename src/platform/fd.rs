@@ -220,22 +220,135 @@ fn with_c_path<R>(path: Joined, f: impl FnOnce(&[u8], *const libc::c_char) -> R)
 fn stat_at(path: Joined, flags: libc::c_int) -> io::Result<Stat> {
     with_c_path(path, |path, c| {
         // SAFETY: `c` is NUL-terminated (strlen stops at or before
-        // `path.len()`) and lives across both calls; `st` is written by
-        // the kernel before it is read.
+        // `path.len()`) and lives across the call.
         unsafe {
             if libc::strlen(c) != path.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "path contains a NUL byte",
-                ));
+                return Err(nul_inside());
             }
-            let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-            if libc::fstatat(libc::AT_FDCWD, c, st.as_mut_ptr(), flags) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(Stat::from_raw(&st.assume_init()))
+            fstatat(c, flags)
         }
     })
+}
+
+fn nul_inside() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte")
+}
+
+/// # Safety
+/// `c` is a NUL-terminated string, live across the call.
+unsafe fn fstatat(c: *const libc::c_char, flags: libc::c_int) -> io::Result<Stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `c` is as the caller promised; `st` is written by the
+    // kernel before it is read.
+    unsafe {
+        if libc::fstatat(libc::AT_FDCWD, c, st.as_mut_ptr(), flags) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Stat::from_raw(&st.assume_init()))
+    }
+}
+
+/// One directory's path, kept as the C string `DIR/` (no `/` after an
+/// empty or `/`-ended path, as [`Path::join`] has it), checked for NULs
+/// once: each name looked for in it is written after it, with its NUL, and
+/// looked at there. The project walk looks for a few names in each of its
+/// directories, nearly always in vain: neither the directory is copied nor
+/// the whole path scanned per name. Cutting the path to a parent is done
+/// in place ([`DirBuf::cut`]).
+pub struct DirBuf {
+    /// The directory's path and its `/`; the name looked at, with its NUL,
+    /// is written in the spare capacity after them.
+    buf: Vec<u8>,
+    /// The length of the directory's path with its `/`.
+    dir: usize,
+    /// The directory's path holds a NUL: every look is refused.
+    nul: bool,
+}
+
+impl DirBuf {
+    pub fn new(dir: &Path) -> DirBuf {
+        let mut d = DirBuf {
+            buf: Vec::with_capacity(dir.as_os_str().len() + 64),
+            dir: 0,
+            nul: false,
+        };
+        d.set(dir.as_os_str().as_bytes());
+        d
+    }
+
+    /// Becomes `dir`.
+    pub fn set(&mut self, dir: &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(dir);
+        if dir.last().is_some_and(|&b| b != b'/') {
+            self.buf.push(b'/');
+        }
+        self.dir = self.buf.len();
+        self.nul = dir.contains(&0);
+    }
+
+    /// Becomes the directory whose path is the first `len` bytes of this
+    /// one's (its parent's, as [`Path::parent`] cuts it), without a copy.
+    pub fn cut(&mut self, len: usize) {
+        let len = len.min(self.dir);
+        self.buf.truncate(len);
+        if self.buf.last().is_some_and(|&b| b != b'/') {
+            self.buf.push(b'/');
+        }
+        self.dir = self.buf.len();
+        self.nul = self.nul && self.buf.contains(&0);
+    }
+
+    /// [`lstat_in`] of the directory and `name`.
+    pub fn lstat(&mut self, name: &OsStr) -> io::Result<Stat> {
+        self.look(name.as_bytes(), libc::AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// [`stat_in`] of the directory and `name`.
+    pub fn stat(&mut self, name: &OsStr) -> io::Result<Stat> {
+        self.look(name.as_bytes(), 0)
+    }
+
+    /// [`stat`] of the first `len` bytes of the directory's path (its
+    /// parent, cut where [`DirBuf::cut`] will cut it).
+    pub fn stat_prefix(&mut self, len: usize) -> io::Result<Stat> {
+        if len >= self.dir {
+            return stat(Path::new(OsStr::from_bytes(&self.buf[..self.dir])));
+        }
+        if self.nul {
+            return Err(nul_inside());
+        }
+        // The byte at `len` is put back after the look.
+        let was = std::mem::replace(&mut self.buf[len], 0);
+        // SAFETY: a NUL is at `len`, within the buffer, which lives across
+        // the call.
+        let got = unsafe { fstatat(self.buf.as_ptr().cast(), 0) };
+        self.buf[len] = was;
+        got
+    }
+
+    fn look(&mut self, name: &[u8], flags: libc::c_int) -> io::Result<Stat> {
+        if name.first() == Some(&b'/') {
+            // An absolute name replaces the directory.
+            return stat_at(Joined::bytes(name), flags);
+        }
+        // The walk's names are a few bytes: a byte loop, not memchr.
+        if self.nul || name.iter().any(|&b| b == 0) {
+            return Err(nul_inside());
+        }
+        // The name and its NUL go in the spare room after the directory;
+        // the Vec's length stays the directory's.
+        self.buf.truncate(self.dir);
+        self.buf.reserve(name.len() + 1);
+        // SAFETY: the room was just reserved; the bytes written are then
+        // initialised and end in a NUL, and the buffer lives across the call.
+        unsafe {
+            let end = self.buf.as_mut_ptr().add(self.dir);
+            std::ptr::copy_nonoverlapping(name.as_ptr(), end, name.len());
+            end.add(name.len()).write(0);
+            fstatat(self.buf.as_ptr().cast(), flags)
+        }
+    }
 }
 
 /// A marker file as found at `path`: its inode, and its first `limit`

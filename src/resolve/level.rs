@@ -5,7 +5,7 @@
 //! (or grows a `..`) in place, and the names looked for in it are looked
 //! at without joining them to it.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -19,6 +19,9 @@ pub struct Level {
     /// How the walk reaches it: its absolute path, or when that does not
     /// work, a path relative to the working directory (`.`, `..`, `../..`).
     rel: PathBuf,
+    /// [`Level::reach`] as a C string, which each name looked for is
+    /// written after.
+    c: RefCell<fd::DirBuf>,
     /// Its absolute path: from the working directory's, or asked of the
     /// kernel the first time it is needed when that one is unknown.
     abs: OnceCell<Result<PathBuf, String>>,
@@ -36,7 +39,7 @@ impl Level {
     /// path is not built (nearly every name of nearly every directory of
     /// the walk is not there).
     pub fn lstat(&self, name: &OsStr) -> io::Result<fd::Stat> {
-        fd::lstat_in(self.reach(), name)
+        self.c.borrow_mut().lstat(name)
     }
 
     /// Lends [`Level::at`]`(name)` to `f`, built on the stack.
@@ -46,7 +49,7 @@ impl Level {
 
     /// As [`Level::lstat`], links followed.
     pub fn stat(&self, name: &OsStr) -> io::Result<fd::Stat> {
-        fd::stat_in(self.reach(), name)
+        self.c.borrow_mut().stat(name)
     }
 
     /// The directory the walk's paths are joined to: none for the
@@ -107,10 +110,9 @@ impl Level {
     pub fn stat_up(&self) -> Option<(Up, io::Result<fd::Stat>)> {
         if self.rel.is_absolute() {
             let len = parent_len(&self.rel)?;
-            let up = &self.rel.as_os_str().as_bytes()[..len];
-            return Some((Up(len), fd::stat(Path::new(OsStr::from_bytes(up)))));
+            return Some((Up(len), self.c.borrow_mut().stat_prefix(len)));
         }
-        Some((Up(0), fd::stat_in(self.reach(), OsStr::new(".."))))
+        Some((Up(0), self.stat(OsStr::new(".."))))
     }
 
     /// Becomes its parent, found at `up` and seen as `st` by
@@ -122,12 +124,14 @@ impl Level {
         }
         if self.rel.is_absolute() {
             truncate(&mut self.rel, up.0);
+            self.c.get_mut().cut(up.0);
         } else {
             if self.rel.as_os_str() == "." {
                 self.rel = PathBuf::from("..");
             } else {
                 self.rel.push("..");
             }
+            self.c.get_mut().set(self.rel.as_os_str().as_bytes());
             // Known from the working directory's path: its parent's.
             self.abs = match self.abs.take() {
                 Some(Ok(mut abs)) => {
@@ -181,7 +185,13 @@ impl Level {
         {
             let _ = abs.set(Ok(cwd.to_path_buf()));
         }
+        let reach = if rel.as_os_str() == "." {
+            Path::new("")
+        } else {
+            &rel
+        };
         Level {
+            c: RefCell::new(fd::DirBuf::new(reach)),
             rel,
             abs,
             id: st.id(),
