@@ -47,7 +47,10 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
         None => match fd::stat(Path::new(".")) {
             Ok(st) => (PathBuf::from("."), st),
             Err(e) => {
-                skipped.push(failed(cwd.map(Path::to_path_buf), format!("cannot be read: {e}")));
+                skipped.push(failed(
+                    cwd.map(Path::to_path_buf),
+                    format!("cannot be read: {e}"),
+                ));
                 return None;
             }
         },

@@ -27,6 +27,7 @@ use super::level::Level;
 use super::trust::{self, Pointer};
 use super::{Inputs, Skip};
 use crate::platform::environ::Vars;
+use crate::platform::fd;
 
 /// The variables the tool conventions read, snapshotted with the rest.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +68,12 @@ impl ToolVars {
     }
 
     fn home_join(&self, rel: impl AsRef<Path>) -> Option<PathBuf> {
-        Some(Path::new(self.home.as_ref()?).join(rel))
+        let (home, rel) = (self.home.as_ref()?, rel.as_ref());
+        // Room for what the tools then push (`pdm/venvs`): one allocation.
+        let mut p = PathBuf::with_capacity(home.len() + rel.as_os_str().len() + 32);
+        p.push(home);
+        p.push(rel);
+        Some(p)
     }
 
     /// `~/x` → `$HOME/x`, as the Python tools expand their own settings.
@@ -106,7 +112,9 @@ pub struct Tools {
 impl Tools {
     pub fn new(inp: &Inputs) -> Tools {
         let v = &inp.tools;
-        let existing = |p: Option<PathBuf>| p.filter(|p| p.is_dir());
+        // `Path::is_dir`, in one fstatat rather than a statx and a full
+        // `Metadata`.
+        let existing = |p: Option<PathBuf>| p.filter(|p| fd::stat(p).is_ok_and(|st| st.is_dir()));
         Tools {
             pyenv_versions: existing(pyenv::versions_dir(v)),
             poetry_venvs: existing(poetry::venvs_dir(v)),

@@ -17,7 +17,10 @@ use crate::venv;
 /// pdm's default `venv.location` (the setting lives in pdm's config file,
 /// which the shim does not read; `.pdm-python` covers other locations).
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
-    Some(v.data_dir()?.join("pdm").join("venvs"))
+    let mut dir = v.data_dir()?;
+    dir.push("pdm");
+    dir.push("venvs");
+    Some(dir)
 }
 
 pub fn candidate<'a>(

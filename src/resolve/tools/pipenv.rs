@@ -17,7 +17,11 @@ use super::{Dir, Read, ToolVars, first_line, hash, read_pointer, sanitize};
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     match &v.workon_home {
         Some(w) => v.expand_tilde(w),
-        None => Some(v.data_dir()?.join("virtualenvs")),
+        None => {
+            let mut dir = v.data_dir()?;
+            dir.push("virtualenvs");
+            Some(dir)
+        }
     }
 }
 

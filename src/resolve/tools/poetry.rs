@@ -17,7 +17,11 @@ use super::{Dir, Read, ToolVars, hash, newest_with_prefix, pyproject, read_point
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let cache = match &v.poetry_cache_dir {
         Some(c) => v.expand_tilde(c)?,
-        None => v.cache_dir()?.join("pypoetry"),
+        None => {
+            let mut dir = v.cache_dir()?;
+            dir.push("pypoetry");
+            dir
+        }
     };
     match &v.poetry_virtualenvs_path {
         // poetry expands `{cache-dir}` and `~` in this setting.
@@ -32,7 +36,11 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
             };
             v.expand_tilde(&p)
         }
-        None => Some(cache.join("virtualenvs")),
+        None => {
+            let mut dir = cache;
+            dir.push("virtualenvs");
+            Some(dir)
+        }
     }
 }
 

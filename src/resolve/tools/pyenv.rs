@@ -16,7 +16,9 @@ pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
         Some(r) => PathBuf::from(r),
         None => v.home_join(".pyenv")?,
     };
-    Some(root.join("versions"))
+    let mut versions = root;
+    versions.push("versions");
+    Some(versions)
 }
 
 /// The first version name of a `.python-version` file, read as pyenv's
