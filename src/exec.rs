@@ -3,16 +3,14 @@
 //! `execve`.
 
 use std::ffi::{OsStr, OsString};
-use std::fs;
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::chain;
 use crate::platform::exec::{Argv, CBytes, Envp};
 use crate::platform::{environ, fd, split_list};
-use crate::venv::{self, Env, FileId};
+use crate::venv::{Env, FileId};
 
 /// Identity of the running binary, to recognise our own links on PATH
 /// however they are spelled (relative entries, a dir listed twice, hard
@@ -43,18 +41,25 @@ pub fn find_on_path(
         } else {
             entry
         });
-        let mut candidate = match cwd {
+        let runnable =
+            |st: fd::Stat| st.is_file() && st.mode & 0o111 != 0 && !skip.contains(&st.id());
+        match cwd {
             // Rebuilt from components so `./bin` and the `.` of an empty
             // entry leave no `/./` in the argv[0] of what runs.
-            Some(cwd) if dir.is_relative() => cwd.join(dir).components().collect(),
-            _ => dir.to_path_buf(),
-        };
-        candidate.push(name);
-        let Ok(meta) = fs::metadata(&candidate) else {
-            continue;
-        };
-        if meta.is_file() && meta.mode() & 0o111 != 0 && !skip.contains(&venv::file_id(&meta)) {
-            return Some(candidate);
+            Some(cwd) if dir.is_relative() => {
+                let mut candidate: PathBuf = cwd.join(dir).components().collect();
+                candidate.push(name);
+                if fd::stat(&candidate).is_ok_and(runnable) {
+                    return Some(candidate);
+                }
+            }
+            // The usual entry: looked at without building the path, which
+            // is built only for the one found.
+            _ => {
+                if fd::stat_in(dir, name).is_ok_and(runnable) {
+                    return Some(dir.join(name));
+                }
+            }
         }
     }
     None
@@ -357,6 +362,8 @@ pub fn exit_code_for(err: &io::Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::venv;
+    use std::fs;
 
     /// A fake environment block: the C strings, and the NULL-terminated
     /// pointer array into them.
@@ -504,7 +511,10 @@ mod tests {
 #[cfg(test)]
 mod proptests {
     use super::*;
+    use crate::venv;
     use proptest::prelude::*;
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
 
     fn os(b: &[u8]) -> &OsStr {
         OsStr::from_bytes(b)

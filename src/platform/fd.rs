@@ -333,7 +333,7 @@ impl DirBuf {
             return stat_at(Joined::bytes(name), flags);
         }
         // The walk's names are a few bytes: a byte loop, not memchr.
-        if self.nul || name.iter().any(|&b| b == 0) {
+        if self.nul || !name.iter().all(|&b| b != 0) {
             return Err(nul_inside());
         }
         // The name and its NUL go in the spare room after the directory;

@@ -57,7 +57,7 @@ impl Proc {
     /// The uid owning `/proc/PID`: the process's effective uid (root for a
     /// process that made itself non-dumpable, such as a setuid program).
     pub fn owner(&self) -> io::Result<u32> {
-        fs::metadata(&self.dir).map(|m| m.uid())
+        super::fd::stat(&self.dir).map(|st| st.uid)
     }
 
     /// The parent's PID, from `stat` field 4. `Ok(None)` when the line does
