@@ -342,6 +342,39 @@ pub fn parse_config(bytes: &[u8]) -> Config {
     cfg
 }
 
+/// `parse_config(bytes).home`, and nothing else: what the trust checks of
+/// every discovered environment need, without building the other values
+/// (or a lower-case copy of every key) on the way. The last `home` line
+/// wins, as there.
+pub fn config_home(bytes: &[u8]) -> Option<String> {
+    let mut home = None;
+    for line in bytes.split(|&b| b == b'\n') {
+        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        // `=` is ASCII: it ends any broken UTF-8 sequence before it, so
+        // the halves decode alone as they would within the line.
+        // On ASCII, the byte trim and `str::trim` agree, so each half
+        // takes the cheap way when it can, whatever the other half holds.
+        let (key, value) = (&line[..eq], &line[eq + 1..]);
+        let is_home = if key.is_ascii() {
+            trim_ascii_like_str(key).eq_ignore_ascii_case(b"home")
+        } else {
+            String::from_utf8_lossy(key).trim().eq_ignore_ascii_case("home")
+        };
+        if is_home {
+            home = Some(value);
+        }
+    }
+    // Only the winner's value is built.
+    let value = home?;
+    Some(if value.is_ascii() {
+        String::from_utf8_lossy(trim_ascii_like_str(value)).into_owned()
+    } else {
+        String::from_utf8_lossy(value).trim().to_string()
+    })
+}
+
 /// `str::trim` on ASCII: its whitespace includes the vertical tab, which
 /// `u8::is_ascii_whitespace` does not.
 fn trim_ascii_like_str(b: &[u8]) -> &[u8] {
@@ -562,6 +595,28 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A few pieces of a `pyvenv.cfg` line that trimming and decoding
+    /// tell apart: ASCII and Unicode whitespace (U+0085, U+00A0, U+3000),
+    /// a broken sequence, a second `=`.
+    fn piece_run() -> impl Strategy<Value = Vec<&'static [u8]>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(&b" "[..]),
+                Just(&b"\t"[..]),
+                Just(&b"\x0b"[..]),
+                Just(&b"\r"[..]),
+                Just("\u{85}".as_bytes()),
+                Just("\u{a0}".as_bytes()),
+                Just("\u{3000}".as_bytes()),
+                Just(&b"\xc2"[..]),
+                Just(&b"\xff"[..]),
+                Just(&b"="[..]),
+                Just(&b"/x"[..]),
+            ],
+            0..4,
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -609,6 +664,32 @@ mod proptests {
             };
             let cfg = parse_config(&bytes);
             prop_assert_eq!((cfg.home, cfg.version), by_str(&bytes));
+        }
+
+        /// The trust checks' `home` is `parse_config`'s, for any bytes.
+        #[test]
+        fn config_home_is_parse_configs_home(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            prop_assert_eq!(config_home(&bytes), parse_config(&bytes).home);
+        }
+
+        /// And for lines drawn from what decides it: keys spelled in any
+        /// case, ASCII and Unicode whitespace, broken UTF-8 on either side
+        /// of the `=`, several `home` lines (the last wins).
+        #[test]
+        fn config_home_agrees_on_the_bytes_that_matter(lines in proptest::collection::vec(
+            (piece_run(), prop_oneof![Just(&b"home"[..]), Just(&b"HoMe"[..]), Just(&b"hom"[..]), Just(&b"version"[..])], piece_run(), piece_run()),
+            0..6,
+        )) {
+            let mut bytes = Vec::new();
+            for (before, key, after, value) in &lines {
+                bytes.extend(before.iter().copied().flatten());
+                bytes.extend_from_slice(key);
+                bytes.extend(after.iter().copied().flatten());
+                bytes.push(b'=');
+                bytes.extend(value.iter().copied().flatten());
+                bytes.push(b'\n');
+            }
+            prop_assert_eq!(config_home(&bytes), parse_config(&bytes).home);
         }
 
         /// A `home` line survives any other lines around it.

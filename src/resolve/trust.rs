@@ -319,7 +319,7 @@ impl Verifier {
         };
         self.owned(&path, &m.stat)?;
         self.private(&path, &m.stat)?;
-        let Some(home) = venv::parse_config(&bytes).home.filter(|h| !h.is_empty()) else {
+        let Some(home) = venv::config_home(&bytes).filter(|h| !h.is_empty()) else {
             return Ok(true);
         };
         let home = PathBuf::from(home);
