@@ -360,7 +360,9 @@ pub fn config_home(bytes: &[u8]) -> Option<String> {
         let is_home = if key.is_ascii() {
             trim_ascii_like_str(key).eq_ignore_ascii_case(b"home")
         } else {
-            String::from_utf8_lossy(key).trim().eq_ignore_ascii_case("home")
+            String::from_utf8_lossy(key)
+                .trim()
+                .eq_ignore_ascii_case("home")
         };
         if is_home {
             home = Some(value);

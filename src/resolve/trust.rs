@@ -205,14 +205,27 @@ const CONFIG_LIMIT: u64 = 32 * 1024 + 1;
 pub struct Verifier {
     uid: u32,
     gid: u32,
-    /// Directories already gone through, owner checked (the check of what
-    /// is below them is in `passed`).
-    seen: Vec<(Vec<u8>, Stat)>,
-    passed: Vec<Vec<u8>>,
+    /// The physical paths of `seen`, end to end: one buffer for all.
+    names: Vec<u8>,
+    /// Directories already gone through, owner checked, oldest first.
+    /// Every directory above one of them is one of them too (each was
+    /// reached from `/` one name at a time), which lets a resolution stop
+    /// asking once a name is new.
+    seen: Vec<Seen>,
     /// Programs (physical paths) already checked, with their `#!` line.
     programs: Vec<PathBuf>,
     /// The last refusal was a directory the user cannot search.
     unreachable: bool,
+}
+
+/// A directory already gone through: `names[start..end]`, its inode, and
+/// whether what is below it was checked ([`Verifier::pass`]).
+#[derive(Clone, Copy)]
+struct Seen {
+    start: usize,
+    end: usize,
+    st: Stat,
+    passed: bool,
 }
 
 impl Verifier {
@@ -220,8 +233,9 @@ impl Verifier {
         Verifier {
             uid: inp.uid,
             gid: inp.gid,
-            seen: Vec::new(),
-            passed: Vec::new(),
+            // A discovered environment passes about a dozen directories.
+            names: Vec::with_capacity(512),
+            seen: Vec::with_capacity(16),
             programs: Vec::new(),
             unreachable: false,
         }
@@ -254,7 +268,7 @@ impl Verifier {
             .ok_or_else(|| format!("{} does not exist", root.display()))?;
         let kind = if self.config(&real)? {
             EnvKind::Venv
-        } else if self.private_dir(&real.join("conda-meta"))?.is_some() {
+        } else if self.private_dir(&child(&real, "conda-meta"))?.is_some() {
             EnvKind::Conda
         } else {
             return Err(format!("{} has no pyvenv.cfg", root.display()));
@@ -264,7 +278,7 @@ impl Verifier {
             kind,
         };
         let (bin, _) = self
-            .private_dir(&real.join("bin"))?
+            .private_dir(&child(&real, "bin"))?
             .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
         // The program asked for, and the environment's python, which a
         // script's `#!` line (or pip's `/bin/sh` trampoline for long paths)
@@ -272,7 +286,7 @@ impl Verifier {
         let program = program.filter(|p| is_plain_name(p));
         let mut python_found = false;
         if let Some(p) = program {
-            let there = self.program(&bin.join(p))?;
+            let there = self.program(&child(&bin, p))?;
             python_found = there && p == "python";
         }
         if program != Some(OsStr::new("python")) {
@@ -286,11 +300,11 @@ impl Verifier {
             if let Some(name) = python.file_name()
                 && program != Some(name)
             {
-                self.program(&bin.join(name))?;
+                self.program(&child(&bin, name))?;
             }
         } else if !python_found
-            && fd::lstat(&bin.join("python")).is_err()
-            && fd::lstat(&bin.join("python3")).is_err()
+            && fd::lstat_in(&bin, OsStr::new("python")).is_err()
+            && fd::lstat_in(&bin, OsStr::new("python3")).is_err()
         {
             return Err(format!(
                 "{} has no bin/python or bin/python3",
@@ -308,7 +322,7 @@ impl Verifier {
     /// user or root could have put one there.)
     /// `Ok(false)`: there is none.
     fn config(&mut self, root: &Path) -> Result<bool, String> {
-        let path = root.join("pyvenv.cfg");
+        let path = child(root, "pyvenv.cfg");
         let m = match fd::read_marker(&path, CONFIG_LIMIT, false) {
             Ok(m) => m,
             Err(e) if is_missing(&e) => return Ok(false),
@@ -348,8 +362,9 @@ impl Verifier {
                 return Ok(true);
             }
             self.private(&real, &st)?;
-            self.programs.push(real.clone());
-            let Some(next) = self.shebang(&real)? else {
+            let next = shebang(&real)?;
+            self.programs.push(real);
+            let Some(next) = next else {
                 return Ok(true);
             };
             current = next;
@@ -357,41 +372,16 @@ impl Verifier {
         Ok(true)
     }
 
-    /// The interpreter a script names, when it is one.
-    fn shebang(&self, real: &Path) -> Result<Option<PathBuf>, String> {
-        let Ok(head) = fd::read_head(real, SHEBANG_LIMIT) else {
-            // Not readable to us: not to the kernel's `#!` reader either.
-            return Ok(None);
-        };
-        let Some(line) = head.strip_prefix(b"#!") else {
-            return Ok(None);
-        };
-        let line = line.split(|&b| b == b'\n').next().unwrap_or(b"");
-        let Some(interp) = line
-            .split(|b| *b == b' ' || *b == b'\t')
-            .find(|w| !w.is_empty())
-        else {
-            return Ok(None);
-        };
-        let interp = Path::new(OsStr::from_bytes(interp));
-        if !interp.is_absolute() {
-            return Err(format!(
-                "{} names a relative interpreter ({}), which the kernel looks up from the working directory",
-                real.display(),
-                interp.display()
-            ));
-        }
-        Ok(Some(interp.to_path_buf()))
-    }
-
     /// `lib/pythonX.Y/site-packages` (and `lib64`'s, when it is not the
     /// usual link to `lib`): a `.pth` file or `sitecustomize` there runs
     /// at every start of the interpreter.
     fn site_packages(&mut self, root: &Path) -> Result<(), String> {
         for lib in ["lib", "lib64"] {
-            let path = root.join(lib);
             // Missing is fine: the root is checked, nobody else can add it.
-            let Ok(st) = fd::lstat(&path) else { continue };
+            let Ok(st) = fd::lstat_in(root, OsStr::new(lib)) else {
+                continue;
+            };
+            let path = child(root, lib);
             if st.is_symlink() && std::fs::read_link(&path).is_ok_and(|t| t == Path::new("lib")) {
                 continue;
             }
@@ -401,9 +391,9 @@ impl Verifier {
             let names =
                 fd::list_dir(&real).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
             for name in names.iter().filter(|n| n.as_bytes().starts_with(b"python")) {
-                let version = real.join(name);
+                let version = child(&real, name);
                 if self.private_dir(&version)?.is_some() {
-                    self.private_dir(&version.join("site-packages"))?;
+                    self.private_dir(&child(&version, "site-packages"))?;
                 }
             }
         }
@@ -437,11 +427,15 @@ impl Verifier {
             return Err(format!("{} is not an absolute path", path.display()));
         }
         let bytes = path.as_os_str().as_bytes();
-        let (mut real, mut st, start) = self.resume(bytes)?;
+        let (mut real, mut st, start, mut cur) = self.resume(bytes)?;
         // What is left to go through; a link's target is put in front of it.
         let mut rest: Cow<[u8]> = Cow::Borrowed(&bytes[start..]);
         let mut at = 0;
         let mut links = 0;
+        // `cur`: where `real` is in `seen`, if it is there; `fresh`: it
+        // was put there by this walk just now. Either way round, nothing
+        // below it is in `seen` yet, so a name below is not looked up.
+        let mut fresh = false;
         while let Some((name, next_at)) = next_component(&rest, at) {
             at = next_at;
             if name == b"." {
@@ -450,17 +444,23 @@ impl Verifier {
             if name == b".." {
                 pop_name(&mut real);
                 st = fd::lstat(as_path(&real)).map_err(|e| cannot_check(as_path(&real), &e))?;
+                cur = self.find(&real);
+                fresh = false;
                 continue;
             }
             // Going below `real`: it must be a directory that only the
             // user or root can change (or a sticky one, whose entries the
             // next step checks).
-            self.pass(&real, &st)?;
+            self.pass(cur, &real, &st)?;
+            let parent = cur;
             let parent_len = real.len();
             push_name(&mut real, name);
-            if let Some(seen) = self.seen_stat(&real) {
-                st = seen;
-                continue;
+            if parent.is_some() && !fresh {
+                cur = self.find(&real);
+                if let Some(i) = cur {
+                    st = self.seen[i].st;
+                    continue;
+                }
             }
             let next_st = match fd::lstat(as_path(&real)) {
                 Ok(s) => s,
@@ -498,17 +498,22 @@ impl Verifier {
                 spliced.push(b'/');
                 spliced.extend_from_slice(&rest[at..]);
                 real.truncate(parent_len);
+                cur = parent;
+                fresh = false;
                 at = 0;
                 if target.first() == Some(&b'/') {
                     // From `/` again, or from a directory already reached.
-                    (real, st, at) = self.resume(&spliced)?;
+                    (real, st, at, cur) = self.resume(&spliced)?;
                 }
                 rest = Cow::Owned(spliced);
                 continue;
             }
-            if next_st.is_dir() {
-                self.seen.push((real.clone(), next_st));
-            }
+            cur = if next_st.is_dir() {
+                Some(self.remember(&real, next_st))
+            } else {
+                None
+            };
+            fresh = true;
             st = next_st;
         }
         Ok(Some((PathBuf::from(OsString::from_vec(real)), st)))
@@ -516,55 +521,71 @@ impl Verifier {
 
     /// Where a resolution of `path` may start: the longest directory
     /// already reached that is a leading part of it (else `/`), with its
-    /// inode and where the rest of `path` begins. Every directory above
-    /// that one was checked on the way to it.
-    fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize), String> {
-        let mut best: Option<usize> = None;
-        for (i, (dir, _)) in self.seen.iter().enumerate() {
-            let leads = dir.len() > 1
-                && path.starts_with(dir)
-                && matches!(path.get(dir.len()), None | Some(b'/'));
-            if leads && best.is_none_or(|b| self.seen[b].0.len() < dir.len()) {
-                best = Some(i);
+    /// inode, where the rest of `path` begins, and its place in `seen`.
+    /// Every directory above that one was checked on the way to it.
+    fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize, Option<usize>), String> {
+        // Newest first: the deepest directories come last, and any shorter
+        // than the best so far is passed over on its length alone.
+        let mut best: Option<(usize, usize)> = None;
+        for (i, d) in self.seen.iter().enumerate().rev() {
+            let len = d.end - d.start;
+            let leads = len > best.map_or(1, |(_, l)| l)
+                && matches!(path.get(len), None | Some(b'/'))
+                && path.starts_with(&self.names[d.start..d.end]);
+            if leads {
+                best = Some((i, len));
             }
         }
         // Room for the whole path and a link or two: no regrowth on the way.
         let mut real = Vec::with_capacity(path.len() + 128);
         match best {
-            Some(i) => {
-                let (dir, st) = &self.seen[i];
-                real.extend_from_slice(dir);
-                Ok((real, *st, dir.len()))
+            Some((i, len)) => {
+                let d = self.seen[i];
+                real.extend_from_slice(&self.names[d.start..d.end]);
+                Ok((real, d.st, len, Some(i)))
             }
             None => {
                 real.push(b'/');
-                Ok((real, self.root_dir()?, 0))
+                let (st, i) = self.root_dir()?;
+                Ok((real, st, 0, Some(i)))
             }
         }
     }
 
-    fn seen_stat(&self, dir: &[u8]) -> Option<Stat> {
+    /// Where the directory `dir` is in `seen`.
+    fn find(&self, dir: &[u8]) -> Option<usize> {
         self.seen
             .iter()
-            .find(|(p, _)| p.as_slice() == dir)
-            .map(|(_, st)| *st)
+            .rposition(|d| d.end - d.start == dir.len() && &self.names[d.start..d.end] == dir)
     }
 
-    fn root_dir(&mut self) -> Result<Stat, String> {
-        if let Some(st) = self.seen_stat(b"/") {
-            return Ok(st);
+    fn remember(&mut self, dir: &[u8], st: Stat) -> usize {
+        let start = self.names.len();
+        self.names.extend_from_slice(dir);
+        self.seen.push(Seen {
+            start,
+            end: self.names.len(),
+            st,
+            passed: false,
+        });
+        self.seen.len() - 1
+    }
+
+    fn root_dir(&mut self) -> Result<(Stat, usize), String> {
+        if let Some(i) = self.find(b"/") {
+            return Ok((self.seen[i].st, i));
         }
         let root = Path::new("/");
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
         self.owned(root, &st)?;
-        self.seen.push((b"/".to_vec(), st));
-        Ok(st)
+        Ok((st, self.remember(b"/", st)))
     }
 
     /// `dir` is passed through on the way down: owned by the user or root,
-    /// and writable by no one else unless sticky. Remembered once checked.
-    fn pass(&mut self, dir: &[u8], st: &Stat) -> Result<(), String> {
-        if self.passed.iter().any(|p| p.as_slice() == dir) {
+    /// and writable by no one else unless sticky. Remembered once checked,
+    /// on its entry in `seen` (`at`; every directory passed has one).
+    fn pass(&mut self, at: Option<usize>, dir: &[u8], st: &Stat) -> Result<(), String> {
+        if at.is_some_and(|i| self.seen[i].passed) {
             return Ok(());
         }
         let dir_path = as_path(dir);
@@ -574,10 +595,11 @@ impl Verifier {
         }
         self.owned(dir_path, st)?;
         self.ancestor(dir_path, st)?;
-        self.passed.push(dir.to_vec());
+        if let Some(i) = at {
+            self.seen[i].passed = true;
+        }
         Ok(())
     }
-
     fn ancestor(&self, dir: &Path, st: &Stat) -> Result<(), String> {
         self.owned(dir, st)?;
         if st.is_sticky() {
@@ -625,6 +647,47 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// The interpreter a script names, when it is one.
+fn shebang(real: &Path) -> Result<Option<PathBuf>, String> {
+    let Ok(head) = fd::read_head(real, SHEBANG_LIMIT) else {
+        // Not readable to us: not to the kernel's `#!` reader either.
+        return Ok(None);
+    };
+    let Some(line) = head.strip_prefix(b"#!") else {
+        return Ok(None);
+    };
+    let line = line.split(|&b| b == b'\n').next().unwrap_or(b"");
+    let Some(interp) = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .find(|w| !w.is_empty())
+    else {
+        return Ok(None);
+    };
+    let interp = Path::new(OsStr::from_bytes(interp));
+    if !interp.is_absolute() {
+        return Err(format!(
+            "{} names a relative interpreter ({}), which the kernel looks up from the working directory",
+            real.display(),
+            interp.display()
+        ));
+    }
+    Ok(Some(interp.to_path_buf()))
+}
+
+/// `dir.join(name)` for a relative `name`, in one allocation of the size
+/// it needs (`Path::join` copies `dir`, then grows the copy).
+fn child(dir: &Path, name: impl AsRef<OsStr>) -> PathBuf {
+    let (dir, name) = (dir.as_os_str().as_bytes(), name.as_ref().as_bytes());
+    debug_assert!(name.first() != Some(&b'/'), "only relative names");
+    let mut joined = Vec::with_capacity(dir.len() + 1 + name.len());
+    joined.extend_from_slice(dir);
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        joined.push(b'/');
+    }
+    joined.extend_from_slice(name);
+    PathBuf::from(OsString::from_vec(joined))
 }
 
 /// The physical paths the checks build are spelled one way each: bytes
