@@ -349,41 +349,64 @@ pub fn parse_config(bytes: &[u8]) -> Config {
 pub fn config_home(bytes: &[u8]) -> Option<String> {
     let mut home = None;
     for line in bytes.split(|&b| b == b'\n') {
+        // Most lines are turned away on their first letter: once leading
+        // ASCII whitespace is passed, an ASCII letter other than `h` starts
+        // a key that is not `home` (a non-ASCII byte may be whitespace to
+        // `str::trim`, so it is looked at in full).
+        let lead = line.iter().position(|&b| !is_ascii_space(b));
+        if let Some(&c) = lead.and_then(|i| line.get(i))
+            && c.is_ascii()
+            && !c.eq_ignore_ascii_case(&b'h')
+        {
+            continue;
+        }
         let Some(eq) = line.iter().position(|&b| b == b'=') else {
             continue;
         };
-        // `=` is ASCII: it ends any broken UTF-8 sequence before it, so
-        // the halves decode alone as they would within the line.
-        // On ASCII, the byte trim and `str::trim` agree, so each half
-        // takes the cheap way when it can, whatever the other half holds.
-        let (key, value) = (&line[..eq], &line[eq + 1..]);
-        let is_home = if key.is_ascii() {
-            trim_ascii_like_str(key).eq_ignore_ascii_case(b"home")
-        } else {
-            String::from_utf8_lossy(key)
-                .trim()
-                .eq_ignore_ascii_case("home")
-        };
-        if is_home {
-            home = Some(value);
+        if is_home_key(&line[..eq]) {
+            home = Some(&line[eq + 1..]);
         }
     }
-    // Only the winner's value is built.
+    // Only the winner's value is built. `=` is ASCII: it ends any broken
+    // UTF-8 sequence before it, so the value decodes alone as it would
+    // within its line; valid, it is trimmed as `str::trim` would (on ASCII,
+    // as the byte trim would).
     let value = home?;
-    Some(if value.is_ascii() {
-        String::from_utf8_lossy(trim_ascii_like_str(value)).into_owned()
-    } else {
-        String::from_utf8_lossy(value).trim().to_string()
+    Some(match std::str::from_utf8(value) {
+        Ok(text) => text.trim().to_owned(),
+        Err(_) => String::from_utf8_lossy(value).trim().to_owned(),
     })
+}
+
+/// A `pyvenv.cfg` key (what is before a line's first `=`) is `home`, in
+/// any case, once trimmed as `parse_config` trims it.
+fn is_home_key(key: &[u8]) -> bool {
+    if key.is_ascii() {
+        trim_ascii_like_str(key).eq_ignore_ascii_case(b"home")
+    } else {
+        String::from_utf8_lossy(key)
+            .trim()
+            .eq_ignore_ascii_case("home")
+    }
 }
 
 /// `str::trim` on ASCII: its whitespace includes the vertical tab, which
 /// `u8::is_ascii_whitespace` does not.
 fn trim_ascii_like_str(b: &[u8]) -> &[u8] {
-    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |i| i + 1);
+    let start = b
+        .iter()
+        .position(|&c| !is_ascii_space(c))
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|&c| !is_ascii_space(c))
+        .map_or(start, |i| i + 1);
     &b[start..end]
+}
+
+/// The ASCII characters `str::trim` takes for whitespace.
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// How to rebuild a broken environment in place, keeping its path.
