@@ -829,6 +829,19 @@ mod proptests {
             }
         }
 
+        /// `child` builds what `Path::join` builds, for the relative names
+        /// it is given.
+        #[test]
+        fn child_is_join(
+            dir in proptest::collection::vec(prop_oneof![Just(b'/'), Just(b'a'), Just(b'.'), Just(0xff)], 0..12),
+            name in proptest::collection::vec(prop_oneof![Just(b'/'), Just(b'b'), Just(b'.'), Just(0xfe)], 0..8),
+        ) {
+            prop_assume!(name.first() != Some(&b'/'));
+            let dir = Path::new(OsStr::from_bytes(&dir));
+            let name = OsStr::from_bytes(&name);
+            prop_assert_eq!(child(dir, name).into_os_string(), dir.join(name).into_os_string());
+        }
+
         /// Entries that are neither `*` nor the two paths never match.
         #[test]
         fn safe_dirs_other_entries_do_not_trust(entries in proptest::collection::vec("/[a-o]{1,3}(/[a-o]{1,3}){0,2}/?", 0..8)) {
