@@ -1,6 +1,7 @@
 //! What a Python environment is on disk: a prefix with `bin/` and, for a
 //! venv, a `pyvenv.cfg`; a conda env has `conda-meta/` instead.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -345,8 +346,8 @@ pub fn parse_config(bytes: &[u8]) -> Config {
 /// `parse_config(bytes).home`, and nothing else: what the trust checks of
 /// every discovered environment need, without building the other values
 /// (or a lower-case copy of every key) on the way. The last `home` line
-/// wins, as there.
-pub fn config_home(bytes: &[u8]) -> Option<String> {
+/// wins, as there. Borrowed from `bytes` unless it is not UTF-8.
+pub fn config_home(bytes: &[u8]) -> Option<Cow<'_, str>> {
     let mut home = None;
     for line in bytes.split(|&b| b == b'\n') {
         // Most lines are turned away on their first letter: once leading
@@ -373,8 +374,8 @@ pub fn config_home(bytes: &[u8]) -> Option<String> {
     // as the byte trim would).
     let value = home?;
     Some(match std::str::from_utf8(value) {
-        Ok(text) => text.trim().to_owned(),
-        Err(_) => String::from_utf8_lossy(value).trim().to_owned(),
+        Ok(text) => Cow::Borrowed(text.trim()),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(value).trim().to_owned()),
     })
 }
 
@@ -694,7 +695,7 @@ mod proptests {
         /// The trust checks' `home` is `parse_config`'s, for any bytes.
         #[test]
         fn config_home_is_parse_configs_home(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            prop_assert_eq!(config_home(&bytes), parse_config(&bytes).home);
+            prop_assert_eq!(config_home(&bytes).map(Cow::into_owned), parse_config(&bytes).home);
         }
 
         /// And for lines drawn from what decides it: keys spelled in any
@@ -714,7 +715,7 @@ mod proptests {
                 bytes.extend(value.iter().copied().flatten());
                 bytes.push(b'\n');
             }
-            prop_assert_eq!(config_home(&bytes), parse_config(&bytes).home);
+            prop_assert_eq!(config_home(&bytes).map(Cow::into_owned), parse_config(&bytes).home);
         }
 
         /// A `home` line survives any other lines around it.

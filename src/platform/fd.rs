@@ -378,13 +378,14 @@ pub fn read_marker(path: &Path, limit: u64, follow: bool) -> io::Result<Marker> 
     })
 }
 
-/// The first `limit` bytes of a file already known to be a regular file
-/// that only the user or root can change (a program being checked, to
-/// read its `#!` line): opened the same careful way, without a second look
-/// at its type. A FIFO here would only read as empty.
-pub fn read_head(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+/// The first bytes of a file already known to be a regular file that only
+/// the user or root can change (a program being checked, to read its `#!`
+/// line), as many as fit in `buf`: opened the same careful way, without a
+/// second look at its type. A FIFO here would only read as empty.
+pub fn read_head<'b>(path: &Path, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
     let mut file = open_nonblocking(path, false)?;
-    read_up_to(&mut file, limit)
+    let got = read_into(&mut file, buf)?;
+    Ok(&buf[..got])
 }
 
 fn open_nonblocking(path: &Path, follow: bool) -> io::Result<fs::File> {
@@ -403,6 +404,13 @@ fn open_nonblocking(path: &Path, follow: bool) -> io::Result<fs::File> {
 /// capped: one read(2), and no second one to see the end), or the end.
 fn read_up_to(file: &mut fs::File, want: u64) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; usize::try_from(want).unwrap_or(usize::MAX)];
+    let got = read_into(file, &mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Reads until `buf` is full or the end: how many bytes came.
+fn read_into(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match file.read(&mut buf[got..]) {
@@ -414,8 +422,7 @@ fn read_up_to(file: &mut fs::File, want: u64) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(got);
-    Ok(buf)
+    Ok(got)
 }
 
 /// The names in a directory, `.` and `..` left out.

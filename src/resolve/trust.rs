@@ -195,7 +195,7 @@ const MAX_SCRIPTS: usize = 4;
 const MAX_LINKS: usize = 40;
 /// A `#!` line longer than this is cut by the kernel anyway (256 since
 /// Linux 5.1).
-const SHEBANG_LIMIT: u64 = 256;
+const SHEBANG_LIMIT: usize = 256;
 /// CPython stops reading `pyvenv.cfg` at 32 KiB.
 const CONFIG_LIMIT: u64 = 32 * 1024 + 1;
 
@@ -336,7 +336,7 @@ impl Verifier {
         let Some(home) = venv::config_home(&bytes).filter(|h| !h.is_empty()) else {
             return Ok(true);
         };
-        let home = PathBuf::from(home);
+        let home = Path::new(&*home);
         if !home.is_absolute() {
             return Err(format!(
                 "{} names a relative home ({}), which Python would look up from the working directory",
@@ -344,7 +344,7 @@ impl Verifier {
                 home.display()
             ));
         }
-        self.private_dir(&home).map(|_| true)
+        self.private_dir(home).map(|_| true)
     }
 
     /// The program at `path`, each link of its chain, and for a script
@@ -651,7 +651,8 @@ impl Verifier {
 
 /// The interpreter a script names, when it is one.
 fn shebang(real: &Path) -> Result<Option<PathBuf>, String> {
-    let Ok(head) = fd::read_head(real, SHEBANG_LIMIT) else {
+    let mut buf = [0; SHEBANG_LIMIT];
+    let Ok(head) = fd::read_head(real, &mut buf) else {
         // Not readable to us: not to the kernel's `#!` reader either.
         return Ok(None);
     };
