@@ -17,9 +17,12 @@ static ALLOCATOR: venvexec::arena::Arena = venvexec::arena::Arena::new();
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes argc valid NUL-terminated strings.
-    let mut args = unsafe { args_from_c(argc, argv) }.into_iter();
-    let argv0 = args.next().unwrap_or_default();
-    let rest: Vec<OsString> = args.collect();
+    let mut rest = unsafe { args_from_c(argc, argv) };
+    let argv0 = if rest.is_empty() {
+        OsString::new()
+    } else {
+        rest.remove(0)
+    };
     match venvexec::face(&argv0) {
         Some(name) => venvexec::shim::main(name, rest),
         None => venvexec::cli::main(argv0, rest),

@@ -90,33 +90,59 @@ impl<'a> Envp<'a> {
     }
 }
 
-/// An argument vector for `execve`: the strings and the NULL-terminated
-/// pointer array into them, kept together so the pointers cannot outlive
-/// what they point at.
+/// An argument vector for `execve`: the strings, one after another in one
+/// buffer (each cut at a NUL as [`CBytes::join`] does, then its NUL), and
+/// the NULL-terminated pointer array into them, kept together so the
+/// pointers cannot outlive what they point at.
 pub struct Argv {
-    strings: Vec<CBytes>,
+    /// Only held: the pointers point into it.
+    _buf: Vec<u8>,
     pointers: Vec<*const c_char>,
 }
 
 impl Argv {
     /// `program` as `argv[0]`, then `args`.
     pub fn new(program: &OsStr, args: &[OsString]) -> Argv {
-        let all = std::iter::once(program).chain(args.iter().map(OsString::as_os_str));
-        let strings: Vec<CBytes> = all.map(|a| CBytes::join(&[a.as_bytes()])).collect();
-        let mut pointers = Vec::with_capacity(strings.len() + 1);
-        pointers.extend(strings.iter().map(CBytes::as_ptr));
+        let all = || std::iter::once(program).chain(args.iter().map(OsString::as_os_str));
+        let c_len = |a: &OsStr| {
+            let b = a.as_bytes();
+            // SAFETY: memchr reads b.len() bytes of a live slice.
+            let nul = unsafe { libc::memchr(b.as_ptr().cast(), 0, b.len()) };
+            if nul.is_null() {
+                b.len()
+            } else {
+                nul as usize - b.as_ptr() as usize
+            }
+        };
+        let mut buf = Vec::with_capacity(all().map(|a| a.len() + 1).sum());
+        let mut starts = Vec::with_capacity(args.len() + 1);
+        for a in all() {
+            starts.push(buf.len());
+            buf.extend_from_slice(&a.as_bytes()[..c_len(a)]);
+            buf.push(0);
+        }
+        // The buffer is complete: it does not move again.
+        let base = buf.as_ptr();
+        let mut pointers: Vec<*const c_char> = Vec::with_capacity(starts.len() + 1);
+        // SAFETY: every start is an offset inside `buf`.
+        pointers.extend(starts.iter().map(|&at| unsafe { base.add(at) }.cast()));
         pointers.push(std::ptr::null());
-        Argv { strings, pointers }
+        Argv {
+            _buf: buf,
+            pointers,
+        }
+    }
+
+    /// `argv[0]`, the program `execve` runs.
+    fn program(&self) -> *const c_char {
+        self.pointers[0]
     }
 }
 
 /// Replaces this process with the program `argv[0]` names, with the
 /// environment `envp`. Returns only on failure, with the reason.
 pub fn execve(argv: &Argv, envp: &Envp) -> io::Error {
-    let program = argv
-        .strings
-        .first()
-        .map_or(std::ptr::null(), CBytes::as_ptr);
+    let program = argv.program();
     // SAFETY: both blocks are NULL-terminated arrays of pointers to
     // NUL-terminated strings that outlive the call (`Argv` owns its
     // strings; `Envp` borrows its own for longer than it lives).
@@ -127,6 +153,24 @@ pub fn execve(argv: &Argv, envp: &Envp) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argv_points_at_each_string_cut_at_a_nul() {
+        let args = [
+            OsString::from("-c"),
+            OsString::from("a\0b"),
+            OsString::new(),
+        ];
+        let argv = Argv::new(OsStr::new("/bin/py"), &args);
+        let read: Vec<&[u8]> = argv.pointers[..4]
+            .iter()
+            // SAFETY: each pointer is a NUL-terminated string in `argv`.
+            .map(|&p| unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
+            .collect();
+        assert_eq!(read, [&b"/bin/py"[..], b"-c", b"a", b""]);
+        assert!(argv.pointers[4].is_null());
+        assert_eq!(argv.program(), argv.pointers[0]);
+    }
 
     #[test]
     fn nul_bytes_end_a_string() {
