@@ -352,7 +352,7 @@ pub fn config_home(bytes: &[u8]) -> Option<Cow<'_, str>> {
     let mut rest = Some(bytes);
     let lines = std::iter::from_fn(|| {
         let text = rest?;
-        let (line, after) = match find_byte(text, b'\n') {
+        let (line, after) = match crate::platform::find_byte(text, b'\n') {
             Some(n) => (&text[..n], text.get(n + 1..)),
             None => (text, None),
         };
@@ -371,7 +371,7 @@ pub fn config_home(bytes: &[u8]) -> Option<Cow<'_, str>> {
         {
             continue;
         }
-        let Some(eq) = find_byte(line, b'=') else {
+        let Some(eq) = crate::platform::find_byte(line, b'=') else {
             continue;
         };
         if is_home_key(&line[..eq]) {
@@ -387,31 +387,6 @@ pub fn config_home(bytes: &[u8]) -> Option<Cow<'_, str>> {
         Ok(text) => Cow::Borrowed(text.trim()),
         Err(_) => Cow::Owned(String::from_utf8_lossy(value).trim().to_owned()),
     })
-}
-
-/// Where `needle` first is in `hay`, eight bytes at a time: `pyvenv.cfg`
-/// is searched on every discovered environment, and `position` looks at
-/// one byte at a time. (In each word, `x - 0x01…` borrows out of a byte
-/// only where it is zero, or above one that is; the lowest flag is a
-/// true one.)
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = u64::from_le_bytes([0x01; 8]);
-    const HI: u64 = u64::from_le_bytes([0x80; 8]);
-    let pattern = LO * u64::from(needle);
-    let mut words = hay.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes) ^ pattern;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    let tail = words.remainder();
-    tail.iter().position(|&b| b == needle).map(|i| at + i)
 }
 
 /// A `pyvenv.cfg` key (what is before a line's first `=`) is `home`, in
@@ -725,15 +700,6 @@ mod proptests {
             };
             let cfg = parse_config(&bytes);
             prop_assert_eq!((cfg.home, cfg.version), by_str(&bytes));
-        }
-
-        /// `find_byte` finds what `position` finds, wherever it is.
-        #[test]
-        fn find_byte_is_position(
-            hay in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(b'\n'), Just(b'='), Just(0x80), Just(0xff), any::<u8>()], 0..40),
-            needle in prop_oneof![Just(0u8), Just(b'\n'), Just(b'='), Just(0xff), any::<u8>()],
-        ) {
-            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
         }
 
         /// The trust checks' `home` is `parse_config`'s, for any bytes.

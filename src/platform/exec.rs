@@ -28,10 +28,8 @@ impl CBytes {
     /// `v` as a C string, in its own buffer: cut at a NUL as [`CBytes::join`]
     /// does, then its NUL pushed (room for it reserved, no copy made).
     pub fn from_vec(mut v: Vec<u8>) -> CBytes {
-        // SAFETY: memchr reads v.len() bytes of a live buffer.
-        let nul = unsafe { libc::memchr(v.as_ptr().cast(), 0, v.len()) };
-        if !nul.is_null() {
-            v.truncate(nul as usize - v.as_ptr() as usize);
+        if let Some(nul) = super::find_byte(&v, 0) {
+            v.truncate(nul);
         }
         v.push(0);
         CBytes(v)
@@ -104,16 +102,7 @@ impl Argv {
     /// `program` as `argv[0]`, then `args`.
     pub fn new(program: &OsStr, args: &[OsString]) -> Argv {
         let all = || std::iter::once(program).chain(args.iter().map(OsString::as_os_str));
-        let c_len = |a: &OsStr| {
-            let b = a.as_bytes();
-            // SAFETY: memchr reads b.len() bytes of a live slice.
-            let nul = unsafe { libc::memchr(b.as_ptr().cast(), 0, b.len()) };
-            if nul.is_null() {
-                b.len()
-            } else {
-                nul as usize - b.as_ptr() as usize
-            }
-        };
+        let c_len = |a: &OsStr| super::find_byte(a.as_bytes(), 0).unwrap_or(a.len());
         let mut buf = Vec::with_capacity(all().map(|a| a.len() + 1).sum());
         let mut starts = Vec::with_capacity(args.len() + 1);
         for a in all() {
