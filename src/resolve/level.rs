@@ -30,6 +30,29 @@ pub struct Level {
 }
 
 impl Level {
+    /// The walk's first directory: reached at `rel` (the working
+    /// directory's path, or `.`), seen as `st`; `cwd` is its absolute
+    /// path when that is known.
+    pub fn start(rel: PathBuf, st: &fd::Stat, cwd: Option<&Path>) -> Level {
+        let abs = OnceCell::new();
+        if let Some(cwd) = cwd
+            && !rel.is_absolute()
+        {
+            let _ = abs.set(Ok(cwd.to_path_buf()));
+        }
+        let reach = if rel.as_os_str() == "." {
+            Path::new("")
+        } else {
+            &rel
+        };
+        Level {
+            c: RefCell::new(fd::DirBuf::new(reach)),
+            rel,
+            abs,
+            id: st.id(),
+        }
+    }
+
     /// Where the walk reaches `name` in this directory.
     pub fn at(&self, name: impl AsRef<Path>) -> PathBuf {
         self.reach().join(name)
@@ -172,31 +195,6 @@ fn truncate(path: &mut PathBuf, len: usize) {
     let mut bytes = std::mem::take(path).into_os_string().into_vec();
     bytes.truncate(len);
     *path = PathBuf::from(OsString::from_vec(bytes));
-}
-
-impl Level {
-    /// The walk's first directory: reached at `rel` (the working
-    /// directory's path, or `.`), seen as `st`; `cwd` is its absolute
-    /// path when that is known.
-    pub fn start(rel: PathBuf, st: &fd::Stat, cwd: Option<&Path>) -> Level {
-        let abs = OnceCell::new();
-        if let Some(cwd) = cwd
-            && !rel.is_absolute()
-        {
-            let _ = abs.set(Ok(cwd.to_path_buf()));
-        }
-        let reach = if rel.as_os_str() == "." {
-            Path::new("")
-        } else {
-            &rel
-        };
-        Level {
-            c: RefCell::new(fd::DirBuf::new(reach)),
-            rel,
-            abs,
-            id: st.id(),
-        }
-    }
 }
 
 #[cfg(test)]
