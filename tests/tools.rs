@@ -56,10 +56,46 @@ fn rows() -> Vec<Row> {
             name: f[2].into(),
             vars,
             extra,
-            env: normalize(Path::new(f[4])),
+            env: PathBuf::from(f[4]),
         });
     }
+    // uv and pipenv print a `..` as they were given it; the directory they
+    // made is the lexically normalised one. Python's `os.path.normpath`
+    // says where that is, independently of venvexec's own normalising.
+    let raw: Vec<String> = out.iter().map(|r| r.env.display().to_string()).collect();
+    for (row, normal) in out.iter_mut().zip(normpath(&raw)) {
+        row.env = normal;
+    }
     out
+}
+
+/// `os.path.normpath` of each path, in one python3 run.
+fn normpath(paths: &[String]) -> Vec<PathBuf> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(python3())
+        .args([
+            "-c",
+            "import os, sys\nfor l in sys.stdin.read().splitlines(): print(os.path.normpath(l))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(paths.join("\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "normpath failed");
+    let lines: Vec<PathBuf> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    assert_eq!(lines.len(), paths.len());
+    lines
 }
 
 /// Why venvexec does not follow a row, or `None` when it must.
@@ -209,12 +245,6 @@ fn which(row: &Row, cwd: &Path) -> (Option<PathBuf>, String) {
     let out = c.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     (json_environment(&text), text)
-}
-
-/// uv prints `./x/../.venv-custom` as given; the directory it made is the
-/// lexically normalised one, as venvexec normalises it.
-fn normalize(p: &Path) -> PathBuf {
-    venvexec::resolve::tools::normalize_lexically(p)
 }
 
 fn same(a: &Path, b: &Path) -> bool {
