@@ -153,10 +153,17 @@ pub fn describe(argv: &[&OsStr], exe: &Path) -> String {
 
 fn clip(a: &OsStr) -> String {
     const MAX: usize = 60;
-    let s = Path::new(a).display().to_string();
+    // What `Path::display` shows (U+FFFD for bytes that are not UTF-8),
+    // without the formatting machinery: this runs for every ancestor.
+    let s = String::from_utf8_lossy(a.as_bytes());
     match s.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s,
+        Some((cut, _)) => {
+            let mut out = String::with_capacity(cut + '…'.len_utf8());
+            out.push_str(&s[..cut]);
+            out.push('…');
+            out
+        }
+        None => s.into_owned(),
     }
 }
 
@@ -172,6 +179,19 @@ mod tests {
 
     fn mode(s: &[&'static str]) -> ShellMode {
         shell_mode(&argv(s))
+    }
+
+    #[test]
+    fn clip_shows_what_display_shows() {
+        let long = "x".repeat(70);
+        for a in [OsStr::new("sh"), OsStr::from_bytes(b"a\xffb"), OsStr::new(&long)] {
+            let shown = Path::new(a).display().to_string();
+            let want = match shown.char_indices().nth(60) {
+                Some((cut, _)) => format!("{}…", &shown[..cut]),
+                None => shown,
+            };
+            assert_eq!(clip(a), want);
+        }
     }
 
     #[test]
