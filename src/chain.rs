@@ -121,13 +121,13 @@ impl Chain {
     ) -> [(&'static str, OsString); 2] {
         // `N:PID:HASH:MS:S`: at most 10+1+10+1+16+1+20+1+1 bytes.
         let mut depth = Vec::with_capacity(64);
-        push_decimal(&mut depth, u64::from(self.depth) + 1);
+        crate::platform::push_decimal(&mut depth, u64::from(self.depth) + 1);
         depth.push(b':');
-        push_decimal(&mut depth, u64::from(now.pid));
+        crate::platform::push_decimal(&mut depth, u64::from(now.pid));
         depth.push(b':');
         push_hex(&mut depth, hop);
         depth.push(b':');
-        push_decimal(&mut depth, now.ms);
+        crate::platform::push_decimal(&mut depth, now.ms);
         depth.push(b':');
         depth.push(if script { b'1' } else { b'0' });
         // `DEV.INO` is at most 20+1+20 bytes, plus its `:`.
@@ -136,30 +136,15 @@ impl Chain {
             if i > 0 {
                 passed.push(b':');
             }
-            push_decimal(&mut passed, dev);
+            crate::platform::push_decimal(&mut passed, dev);
             passed.push(b'.');
-            push_decimal(&mut passed, ino);
+            crate::platform::push_decimal(&mut passed, ino);
         }
         [
             (DEPTH_VAR, OsString::from_vec(depth)),
             (PASSED_VAR, OsString::from_vec(passed)),
         ]
     }
-}
-
-/// `n` in decimal, as `{}` writes it.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// `n` in lowercase hexadecimal, as `{:x}` writes it.

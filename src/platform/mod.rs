@@ -270,6 +270,21 @@ mod tests {
     }
 }
 
+/// `n` in decimal, as `{}` writes it.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Where `needle` first is in `hay`: the C library's vectorised `memchr`
 /// (paths, `pyvenv.cfg` lines and argv are searched on every call; a
 /// byte-at-a-time `position` costs several times as much).

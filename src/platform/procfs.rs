@@ -7,10 +7,10 @@
 //! between two reads when its process exits. Nothing panics on it, and
 //! every read is capped so a huge environment cannot stall a shim.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -38,8 +38,11 @@ pub struct Proc {
 
 impl Proc {
     pub fn new(pid: u32) -> Proc {
+        let mut dir = Vec::with_capacity(16);
+        dir.extend_from_slice(b"/proc/");
+        super::push_decimal(&mut dir, u64::from(pid));
         Proc {
-            dir: Path::new("/proc").join(pid.to_string()),
+            dir: PathBuf::from(OsString::from_vec(dir)),
         }
     }
 
@@ -50,8 +53,10 @@ impl Proc {
         }
     }
 
-    fn entry(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+    /// Lends `/proc/PID/name` to `f`, built on the stack: the walk reads
+    /// a few entries of every ancestor.
+    fn with_entry<R>(&self, name: &str, f: impl FnOnce(&Path) -> R) -> R {
+        super::fd::with_path_in(&self.dir, OsStr::new(name), f)
     }
 
     /// The uid owning `/proc/PID`: the process's effective uid (root for a
@@ -63,36 +68,36 @@ impl Proc {
     /// The parent's PID, from `stat` field 4. `Ok(None)` when the line does
     /// not parse (it always should).
     pub fn ppid(&self, buf: &mut Vec<u8>) -> io::Result<Option<u32>> {
-        read_capped(&self.entry("stat"), STAT_LIMIT, buf)?;
+        self.with_entry("stat", |p| read_capped(p, STAT_LIMIT, buf))?;
         Ok(parse_stat_ppid(buf))
     }
 
     /// Reads the NUL-separated command line into `buf`; split it with
     /// [`args`].
     pub fn cmdline(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        read_capped(&self.entry("cmdline"), CMDLINE_LIMIT, buf)
+        self.with_entry("cmdline", |p| read_capped(p, CMDLINE_LIMIT, buf))
     }
 
     /// The running executable, links resolved by the kernel. A replaced or
     /// removed file reads as `PATH (deleted)`.
     pub fn exe(&self) -> io::Result<PathBuf> {
-        fs::read_link(self.entry("exe"))
+        self.with_entry("exe", |p| fs::read_link(p))
     }
 
     /// The identity (device, inode) of the running executable: the file
     /// itself, even when it has since been replaced or removed.
     pub fn exe_id(&self) -> io::Result<(u64, u64)> {
-        fs::metadata(self.entry("exe")).map(|m| (m.dev(), m.ino()))
+        self.with_entry("exe", |p| fs::metadata(p).map(|m| (m.dev(), m.ino())))
     }
 
     /// Reads the memory map into `buf`; its file paths come from
     /// [`crate::resolve::servers::mapped_files`].
     pub fn maps(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        read_capped(&self.entry("maps"), MAPS_LIMIT, buf)
+        self.with_entry("maps", |p| read_capped(p, MAPS_LIMIT, buf))
     }
 
     pub fn cwd(&self) -> io::Result<PathBuf> {
-        fs::read_link(self.entry("cwd"))
+        self.with_entry("cwd", |p| fs::read_link(p))
     }
 
     /// Where file descriptor `fd` points (`/dev/pts/3`, `pipe:[123]`, …).
@@ -103,7 +108,7 @@ impl Proc {
     /// Reads the environment the process was started with into `buf`;
     /// look names up with [`find_var`].
     pub fn environ(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        read_capped(&self.entry("environ"), ENVIRON_LIMIT, buf)
+        self.with_entry("environ", |p| read_capped(p, ENVIRON_LIMIT, buf))
     }
 
     /// `name`'s value in the environment the process was started with
@@ -115,7 +120,7 @@ impl Proc {
         name: &[u8],
         buf: &'b mut Vec<u8>,
     ) -> io::Result<Option<&'b [u8]>> {
-        read_capped(&self.entry("environ"), ENVIRON_LIMIT, buf)?;
+        self.with_entry("environ", |p| read_capped(p, ENVIRON_LIMIT, buf))?;
         Ok(find_var(buf, name))
     }
 }

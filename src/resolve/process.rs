@@ -184,7 +184,11 @@ mod tests {
     #[test]
     fn clip_shows_what_display_shows() {
         let long = "x".repeat(70);
-        for a in [OsStr::new("sh"), OsStr::from_bytes(b"a\xffb"), OsStr::new(&long)] {
+        for a in [
+            OsStr::new("sh"),
+            OsStr::from_bytes(b"a\xffb"),
+            OsStr::new(&long),
+        ] {
             let shown = Path::new(a).display().to_string();
             let want = match shown.char_indices().nth(60) {
                 Some((cut, _)) => format!("{}…", &shown[..cut]),
