@@ -259,7 +259,6 @@ impl Verifier {
         self.ancestor(&real, &st)
     }
 
-    /// Everything under the environment that decides what runs.
     /// The environment at `root` and everything under it that decides
     /// what runs; its kind, from its marker.
     fn env(&mut self, root: &Path, program: Option<&OsStr>) -> Result<Env, String> {
@@ -701,8 +700,6 @@ fn cannot_check(path: &Path, e: &std::io::Error) -> String {
     format!("cannot check {}: {e}", path.display())
 }
 
-/// The names of `path` in order, `.` dropped and `..` kept (it is resolved
-/// physically, after the links before it).
 /// The next `/`-separated name of `path` from `at`, and where the one
 /// after it starts; `None` when only slashes are left.
 fn next_component(path: &[u8], at: usize) -> Option<(&[u8], usize)> {
