@@ -248,6 +248,38 @@ unsafe fn fstatat(c: *const libc::c_char, flags: libc::c_int) -> io::Result<Stat
     }
 }
 
+/// One path component that can be written after a directory as it is:
+/// not empty, no `/`, no NUL. The walk's names are checked once, when
+/// they are made (a constant at compile time), not at every look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name<'a>(&'a [u8]);
+
+impl<'a> Name<'a> {
+    /// `None` for what is not one component.
+    pub fn new(name: &'a OsStr) -> Option<Name<'a>> {
+        let b = name.as_bytes();
+        let plain = !b.is_empty() && !b.iter().any(|&c| c == b'/' || c == 0);
+        plain.then_some(Name(b))
+    }
+
+    /// A name written in the source; one that is not a component does not
+    /// compile (in a `const`) or panics at once.
+    pub const fn lit(name: &'static str) -> Name<'static> {
+        let b = name.as_bytes();
+        assert!(!b.is_empty(), "a Name is not empty");
+        let mut i = 0;
+        while i < b.len() {
+            assert!(b[i] != b'/' && b[i] != 0, "a Name has no / or NUL");
+            i += 1;
+        }
+        Name(b)
+    }
+
+    pub fn as_os_str(&self) -> &'a OsStr {
+        OsStr::from_bytes(self.0)
+    }
+}
+
 /// One directory's path, kept as the C string `DIR/` (no `/` after an
 /// empty or `/`-ended path, as [`Path::join`] has it), checked for NULs
 /// once: each name looked for in it is written after it, with its NUL, and
@@ -256,20 +288,21 @@ unsafe fn fstatat(c: *const libc::c_char, flags: libc::c_int) -> io::Result<Stat
 /// the whole path scanned per name. Cutting the path to a parent is done
 /// in place ([`DirBuf::cut`]).
 pub struct DirBuf {
-    /// The directory's path and its `/`; the name looked at, with its NUL,
-    /// is written in the spare capacity after them.
+    /// The directory's path and its `/` (the Vec's length); the name
+    /// looked at, with its NUL, is written in the spare capacity after.
     buf: Vec<u8>,
-    /// The length of the directory's path with its `/`.
-    dir: usize,
     /// The directory's path holds a NUL: every look is refused.
     nul: bool,
 }
 
+/// Room kept after the directory: any name up to NAME_MAX and its NUL fits
+/// without a reallocation.
+const NAME_ROOM: usize = 256;
+
 impl DirBuf {
     pub fn new(dir: &Path) -> DirBuf {
         let mut d = DirBuf {
-            buf: Vec::with_capacity(dir.as_os_str().len() + 64),
-            dir: 0,
+            buf: Vec::with_capacity(dir.as_os_str().len() + 1 + NAME_ROOM),
             nul: false,
         };
         d.set(dir.as_os_str().as_bytes());
@@ -283,40 +316,38 @@ impl DirBuf {
         if dir.last().is_some_and(|&b| b != b'/') {
             self.buf.push(b'/');
         }
-        self.dir = self.buf.len();
+        self.buf.reserve(NAME_ROOM);
         self.nul = dir.contains(&0);
     }
 
     /// Becomes the directory whose path is the first `len` bytes of this
     /// one's (its parent's, as [`Path::parent`] cuts it), without a copy.
     pub fn cut(&mut self, len: usize) {
-        let len = len.min(self.dir);
         self.buf.truncate(len);
         if self.buf.last().is_some_and(|&b| b != b'/') {
             self.buf.push(b'/');
         }
-        self.dir = self.buf.len();
         self.nul = self.nul && self.buf.contains(&0);
     }
 
     /// [`lstat_in`] of the directory and `name`.
-    pub fn lstat(&mut self, name: &OsStr) -> io::Result<Stat> {
-        self.look(name.as_bytes(), libc::AT_SYMLINK_NOFOLLOW)
+    pub fn lstat(&mut self, name: Name) -> io::Result<Stat> {
+        self.look(name.0, libc::AT_SYMLINK_NOFOLLOW)
     }
 
     /// [`stat_in`] of the directory and `name`.
-    pub fn stat(&mut self, name: &OsStr) -> io::Result<Stat> {
-        self.look(name.as_bytes(), 0)
+    pub fn stat(&mut self, name: Name) -> io::Result<Stat> {
+        self.look(name.0, 0)
     }
 
     /// [`stat`] of the first `len` bytes of the directory's path (its
     /// parent, cut where [`DirBuf::cut`] will cut it).
     pub fn stat_prefix(&mut self, len: usize) -> io::Result<Stat> {
-        if len >= self.dir {
-            return stat(Path::new(OsStr::from_bytes(&self.buf[..self.dir])));
-        }
         if self.nul {
             return Err(nul_inside());
+        }
+        if len >= self.buf.len() {
+            return stat(Path::new(OsStr::from_bytes(&self.buf)));
         }
         // The byte at `len` is put back after the look.
         let was = std::mem::replace(&mut self.buf[len], 0);
@@ -327,26 +358,58 @@ impl DirBuf {
         got
     }
 
+    /// `name` is a [`Name`]: nothing to check but the room after the
+    /// directory, which is nearly always there already.
     fn look(&mut self, name: &[u8], flags: libc::c_int) -> io::Result<Stat> {
-        if name.first() == Some(&b'/') {
-            // An absolute name replaces the directory.
-            return stat_at(Joined::bytes(name), flags);
-        }
-        // The walk's names are a few bytes: a byte loop, not memchr.
-        if self.nul || !name.iter().all(|&b| b != 0) {
+        if self.nul {
             return Err(nul_inside());
         }
-        // The name and its NUL go in the spare room after the directory;
-        // the Vec's length stays the directory's.
-        self.buf.truncate(self.dir);
-        self.buf.reserve(name.len() + 1);
-        // SAFETY: the room was just reserved; the bytes written are then
-        // initialised and end in a NUL, and the buffer lives across the call.
+        let dir = self.buf.len();
+        if self.buf.capacity() - dir <= name.len() {
+            self.buf.reserve(name.len() + 1);
+        }
+        // SAFETY: there is room for the name and its NUL after the
+        // directory; the bytes written are then initialised and end in a
+        // NUL, and the buffer lives across the call. The Vec's length
+        // stays the directory's.
         unsafe {
-            let end = self.buf.as_mut_ptr().add(self.dir);
-            std::ptr::copy_nonoverlapping(name.as_ptr(), end, name.len());
+            let end = self.buf.as_mut_ptr().add(dir);
+            copy_short(name, end);
             end.add(name.len()).write(0);
             fstatat(self.buf.as_ptr().cast(), flags)
+        }
+    }
+}
+
+/// `copy_nonoverlapping` for the few bytes of a file name, without a call
+/// to `memcpy`: two overlapping loads and stores cover any length from 4 to
+/// 16 (how `memcpy` itself does short copies).
+///
+/// # Safety
+/// `dst` has room for `src.len()` bytes and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    let (n, s) = (src.len(), src.as_ptr());
+    // SAFETY: every load is within `src` and every store within the
+    // `n` bytes at `dst`, by the length tests of each arm.
+    unsafe {
+        match n {
+            8..=16 => {
+                let (a, b) = (s.cast::<u64>().read_unaligned(), s.add(n - 8).cast::<u64>().read_unaligned());
+                dst.cast::<u64>().write_unaligned(a);
+                dst.add(n - 8).cast::<u64>().write_unaligned(b);
+            }
+            4..=7 => {
+                let (a, b) = (s.cast::<u32>().read_unaligned(), s.add(n - 4).cast::<u32>().read_unaligned());
+                dst.cast::<u32>().write_unaligned(a);
+                dst.add(n - 4).cast::<u32>().write_unaligned(b);
+            }
+            0..=3 => {
+                for i in 0..n {
+                    dst.add(i).write(*s.add(i));
+                }
+            }
+            _ => std::ptr::copy_nonoverlapping(s, dst, n),
         }
     }
 }

@@ -15,13 +15,14 @@
 //!   process): it must carry a marker and pass the safety checks of
 //!   [`trust::discovered`]; a refusal ends the search.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::level::Level;
 use super::trust::{self, FoundIn, Refusal};
 use super::{Evidence, ExplicitError, Found, Inputs, Kind, Skip, Source, Via};
 use crate::platform;
+use crate::platform::fd::Name;
 use crate::venv::{self, NotEnv, Require};
 
 /// A place an environment may be.
@@ -165,8 +166,9 @@ pub fn judge(
 /// `level`, judged as a candidate of it. The common case, nothing there,
 /// costs one lstat and nothing else: the candidate is made only for what
 /// is there.
-pub fn in_dir(level: &Level, name: &OsStr, inp: &Inputs, skipped: &mut Vec<Skip>) -> Verdict {
+pub fn in_dir(level: &Level, name: Name, inp: &Inputs, skipped: &mut Vec<Skip>) -> Verdict {
     let seen = level.lstat(name);
+    let name = name.as_os_str();
     if matches!(&seen, Err(e) if platform::is_missing(e)) {
         return Verdict::Next;
     }

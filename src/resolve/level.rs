@@ -61,7 +61,7 @@ impl Level {
     /// What is at [`Level::at`]`(name)`, a symlink not followed; the
     /// path is not built (nearly every name of nearly every directory of
     /// the walk is not there).
-    pub fn lstat(&self, name: &OsStr) -> io::Result<fd::Stat> {
+    pub fn lstat(&self, name: fd::Name) -> io::Result<fd::Stat> {
         self.c.borrow_mut().lstat(name)
     }
 
@@ -71,7 +71,7 @@ impl Level {
     }
 
     /// As [`Level::lstat`], links followed.
-    pub fn stat(&self, name: &OsStr) -> io::Result<fd::Stat> {
+    pub fn stat(&self, name: fd::Name) -> io::Result<fd::Stat> {
         self.c.borrow_mut().stat(name)
     }
 
@@ -135,7 +135,7 @@ impl Level {
             let len = parent_len(&self.rel)?;
             return Some((Up(len), self.c.borrow_mut().stat_prefix(len)));
         }
-        Some((Up(0), self.stat(OsStr::new(".."))))
+        Some((Up(0), self.stat(fd::Name::lit(".."))))
     }
 
     /// Becomes its parent, found at `up` and seen as `st` by

@@ -615,7 +615,7 @@ pub const ORDER: [Step; 7] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Convention<'a> {
     /// An in-project directory (`VENVEXEC_NAMES`, default `.venv`, `venv`).
-    InProject(&'a OsStr),
+    InProject(crate::platform::fd::Name<'a>),
     Tool(tools::Tool),
 }
 
@@ -634,10 +634,12 @@ pub const IN_DIR_TOOLS: [tools::Tool; 5] = [
 
 /// The conventions tried in each directory of the walk, first hit wins;
 /// lazy, so that a `.venv` found costs nothing of the rest.
-pub fn in_dir<'a>(names: &'a [&'a OsStr]) -> impl Iterator<Item = Convention<'a>> + 'a {
+pub fn in_dir<'a>(
+    names: &'a [crate::platform::fd::Name<'a>],
+) -> impl Iterator<Item = Convention<'a>> + 'a {
     names
         .iter()
-        .map(|n| Convention::InProject(n))
+        .map(|&n| Convention::InProject(n))
         .chain(IN_DIR_TOOLS.map(Convention::Tool))
 }
 
@@ -645,7 +647,7 @@ pub fn in_dir<'a>(names: &'a [&'a OsStr]) -> impl Iterator<Item = Convention<'a>
 impl fmt::Display for Convention<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Convention::InProject(name) => write!(f, "{}", Path::new(name).display()),
+            Convention::InProject(name) => write!(f, "{}", Path::new(name.as_os_str()).display()),
             Convention::Tool(tools::Tool::PyenvVirtualenv) => f.write_str("pyenv-virtualenv"),
             Convention::Tool(tool) => write!(f, "{}", tool.kind()),
         }

@@ -13,7 +13,6 @@
 
 use std::cell::OnceCell;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::judge::{self, Verdict, Yield, judge};
@@ -23,7 +22,7 @@ use super::{Convention, Found, Inputs, Skip};
 use crate::platform::fd;
 use crate::platform::split_list;
 
-const DEFAULT_NAMES: [&str; 2] = [".venv", "venv"];
+const DEFAULT_NAMES: [fd::Name; 2] = [fd::Name::lit(".venv"), fd::Name::lit("venv")];
 const LABEL: super::Kind = super::Kind::Project;
 /// `../` per level: beyond this many levels a relative path would pass
 /// PATH_MAX (4096) itself. No real tree is that deep.
@@ -95,9 +94,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 Verdict::Next => {}
                 // pipenv's `.venv` *file* naming the environment: knowing
                 // it from this lstat saves pipenv one per directory.
-                Verdict::File => {
-                    dotvenv_file |= convention == Convention::InProject(OsStr::new(".venv"))
-                }
+                Verdict::File => dotvenv_file |= convention == Convention::InProject(DEFAULT_NAMES[0]),
             }
         }
         drop(dir);
@@ -152,18 +149,14 @@ fn failed(path: Option<PathBuf>, why: impl std::fmt::Display) -> Skip {
 
 /// `VENVEXEC_NAMES=.venv:venv`. Entries that are empty or are not a plain
 /// directory name are ignored; if none is left the default applies.
-fn names(var: Option<&OsStr>) -> Vec<&OsStr> {
-    let mut out: Vec<&OsStr> = Vec::new();
+fn names(var: Option<&OsStr>) -> Vec<fd::Name<'_>> {
+    let mut out = Vec::new();
     if let Some(v) = var {
-        for part in split_list(v) {
-            if part.is_empty() || part == "." || part == ".." || part.as_bytes().contains(&b'/') {
-                continue;
-            }
-            out.push(part);
-        }
+        let plain = split_list(v).filter(|&p| p != "." && p != "..");
+        out.extend(plain.filter_map(fd::Name::new));
     }
     if out.is_empty() {
-        out.extend(DEFAULT_NAMES.iter().map(OsStr::new));
+        out.extend(DEFAULT_NAMES);
     }
     out
 }
@@ -197,7 +190,7 @@ mod proptests {
             let got = names(Some(OsStr::from_bytes(&var)));
             prop_assert!(!got.is_empty());
             for n in got {
-                let b = n.as_bytes();
+                let b = n.as_os_str().as_bytes();
                 prop_assert!(!b.is_empty() && b != b"." && b != b"..");
                 prop_assert!(!b.contains(&b'/'));
             }
@@ -240,10 +233,16 @@ mod tests {
 
     #[test]
     fn names_ignore_garbage_and_default_when_empty() {
-        assert_eq!(names(None), [".venv", "venv"]);
-        assert_eq!(names(Some(OsStr::new(""))), [".venv", "venv"]);
-        assert_eq!(names(Some(OsStr::new("::a/b:..:."))), [".venv", "venv"]);
-        assert_eq!(names(Some(OsStr::new("env::.env"))), ["env", ".env"]);
+        let of = |v: &str| -> Vec<String> {
+            let var = Some(OsStr::new(v));
+            names(var).iter().map(|n| n.as_os_str().to_string_lossy().into_owned()).collect()
+        };
+        assert_eq!(names(None), DEFAULT_NAMES);
+        assert_eq!(of(""), [".venv", "venv"]);
+        assert_eq!(of("::a/b:..:."), [".venv", "venv"]);
+        assert_eq!(of("env::.env"), ["env", ".env"]);
+        // A NUL cannot come from the environment, and is no name either.
+        assert_eq!(of("a\0b:env"), ["env"]);
     }
 
     #[test]

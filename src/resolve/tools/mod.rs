@@ -202,7 +202,7 @@ pub enum Read {
 /// the convention `label`; every answer but the contents is noted.
 pub fn read_pointer(
     level: &Level,
-    name: &str,
+    name: fd::Name,
     label: Kind,
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
@@ -211,14 +211,15 @@ pub fn read_pointer(
     // is then opened without following a link, and checked on that
     // descriptor: this look decides nothing.)
     if level
-        .lstat(OsStr::new(name))
+        .lstat(name)
         .is_err_and(|e| crate::platform::is_missing(&e))
     {
         return Read::Absent;
     }
+    let name = name.as_os_str();
     let found_in = || level.abs().ok().map(Path::to_path_buf);
     let abs = || found_in().map(|d| d.join(name));
-    level.with_at(OsStr::new(name), |at| {
+    level.with_at(name, |at| {
         let pointer = trust::read_pointer_there(at, abs, found_in, inp);
         noted(pointer, at, abs, found_in, label, skipped)
     })

@@ -29,7 +29,7 @@ pub fn candidate<'a>(
     skipped: &mut Vec<Skip>,
 ) -> Option<Yield<'a>> {
     let (level, inp) = (dir.level, dir.inp);
-    let bytes = match read_pointer(level, ".pdm-python", Kind::Pdm, inp, skipped) {
+    let bytes = match read_pointer(level, fd::Name::lit(".pdm-python"), Kind::Pdm, inp, skipped) {
         Read::Bytes(b) => Some(b),
         Read::Untrusted => return Some(Yield::Refused),
         Read::Absent => None,

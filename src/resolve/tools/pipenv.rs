@@ -6,7 +6,7 @@
 //! An in-project `.venv` directory was already taken by the walk.
 
 use crate::resolve::Kind;
-use std::ffi::OsStr;
+use crate::platform::fd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -35,11 +35,11 @@ pub fn candidate<'a>(
     if workon.is_none() && !dotvenv_file {
         return None;
     }
-    if !level.stat(OsStr::new("Pipfile")).is_ok_and(|s| s.is_file()) {
+    if !level.stat(fd::Name::lit("Pipfile")).is_ok_and(|s| s.is_file()) {
         return None;
     }
     let named = if dotvenv_file {
-        match read_pointer(level, ".venv", Kind::Pipenv, inp, skipped) {
+        match read_pointer(level, fd::Name::lit(".venv"), Kind::Pipenv, inp, skipped) {
             Read::Bytes(b) => first_line(&b).map(|n| n.to_os_string()),
             Read::Untrusted => return Some(Yield::Refused),
             Read::Absent => None,

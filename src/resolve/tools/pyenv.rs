@@ -42,7 +42,7 @@ pub fn candidate<'a>(dir: &Dir<'a>, versions: &Path, skipped: &mut Vec<Skip>) ->
     let (level, inp) = (dir.level, dir.inp);
     let bytes = match read_pointer(
         level,
-        ".python-version",
+        crate::platform::fd::Name::lit(".python-version"),
         Kind::PyenvVirtualenv,
         inp,
         skipped,

@@ -47,7 +47,7 @@ impl<'a> InDir<'a> {
             .get_or_init(|| {
                 match read_pointer(
                     self.level,
-                    "pyproject.toml",
+                    crate::platform::fd::Name::lit("pyproject.toml"),
                     Kind::Project,
                     self.inp,
                     skipped,

@@ -12,7 +12,7 @@ use super::{Dir, normalize_lexically};
 pub fn candidate<'a>(dir: &Dir<'a>, var: &OsStr) -> Option<Yield<'a>> {
     let level = dir.level;
     if !level
-        .stat(OsStr::new("pyproject.toml"))
+        .stat(crate::platform::fd::Name::lit("pyproject.toml"))
         .is_ok_and(|s| s.is_file())
     {
         return None;
