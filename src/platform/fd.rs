@@ -104,6 +104,21 @@ pub fn stat(path: &Path) -> io::Result<Stat> {
     stat_at(Joined::whole(path), 0)
 }
 
+/// [`lstat`] of the path spelled by the bytes in `path`, lent a NUL for
+/// the call: no copy, for a caller that builds its paths in a buffer of its
+/// own (the trust checks, one component at a time).
+pub fn lstat_vec(path: &mut Vec<u8>) -> io::Result<Stat> {
+    if super::find_byte(path, 0).is_some() {
+        return Err(nul_inside());
+    }
+    path.push(0);
+    // SAFETY: the buffer ends in the NUL just pushed, has none before it,
+    // and lives across the call.
+    let got = unsafe { fstatat(path.as_ptr().cast(), libc::AT_SYMLINK_NOFOLLOW) };
+    path.pop();
+    got
+}
+
 /// [`lstat`] of `dir.join(name)`, without building that path: the
 /// project walk looks for each name in each directory, and nearly always
 /// finds nothing, so the look is the whole cost of a name.
@@ -589,12 +604,54 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a"), "x").unwrap();
         let cut = OsStr::from_bytes(b"a\0b");
+        let mut bytes = dir.path().join(cut).into_os_string().into_encoded_bytes();
+        let before = bytes.clone();
         for err in [
             lstat_in(dir.path(), cut).err().unwrap(),
             lstat(&dir.path().join(cut)).err().unwrap(),
+            lstat_vec(&mut bytes).err().unwrap(),
         ] {
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         }
+        assert_eq!(bytes, before, "the buffer is given back as it was");
+        assert_eq!(Name::new(cut), None);
+    }
+
+    #[test]
+    fn lstat_vec_looks_at_the_bytes_and_gives_them_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("l")).unwrap();
+        let mut bytes = dir.path().join("l").into_os_string().into_encoded_bytes();
+        let before = bytes.clone();
+        assert!(lstat_vec(&mut bytes).unwrap().is_symlink());
+        assert_eq!(bytes, before);
+        bytes.extend_from_slice(b"/nope");
+        assert_eq!(lstat_vec(&mut bytes).err().unwrap().raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn a_dir_buf_looks_at_names_of_every_length_and_climbs() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("sub");
+        fs::create_dir(&deep).unwrap();
+        // Every arm of the short copy, and a name past it.
+        let names: Vec<String> = (1..=40).map(|n| "n".repeat(n)).collect();
+        for n in &names {
+            fs::write(dir.path().join(n), "").unwrap();
+        }
+        let mut buf = DirBuf::new(&deep);
+        for n in &names {
+            let name = Name::new(OsStr::new(n)).unwrap();
+            assert_eq!(buf.lstat(name).err().unwrap().raw_os_error(), Some(libc::ENOENT), "{n}");
+        }
+        let parent = dir.path().as_os_str().len();
+        assert!(buf.stat_prefix(parent).unwrap().is_dir());
+        buf.cut(parent);
+        for n in &names {
+            let name = Name::new(OsStr::new(n)).unwrap();
+            assert!(buf.lstat(name).unwrap().is_file(), "{n}");
+        }
+        assert!(Name::new(OsStr::new("a/b")).is_none() && Name::new(OsStr::new("")).is_none());
     }
 
     #[test]

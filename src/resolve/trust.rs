@@ -442,7 +442,7 @@ impl Verifier {
             }
             if name == b".." {
                 pop_name(&mut real);
-                st = fd::lstat(as_path(&real)).map_err(|e| cannot_check(as_path(&real), &e))?;
+                st = fd::lstat_vec(&mut real).map_err(|e| cannot_check(as_path(&real), &e))?;
                 cur = self.find(&real);
                 fresh = false;
                 continue;
@@ -461,7 +461,7 @@ impl Verifier {
                     continue;
                 }
             }
-            let next_st = match fd::lstat(as_path(&real)) {
+            let next_st = match fd::lstat_vec(&mut real) {
                 Ok(s) => s,
                 Err(e) if platform::is_missing(&e) => {
                     // Nothing there: only the owner of the parent may create it.
