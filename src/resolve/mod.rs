@@ -78,6 +78,7 @@ impl Inputs {
     /// Nothing set, working in `cwd`, the inherited source off: the start
     /// of a test of the order, or of a tool that sets what it needs.
     pub fn in_dir(cwd: impl Into<PathBuf>) -> Inputs {
+        let (uid, gid) = crate::platform::fd::ids();
         Inputs {
             venv_flag: None,
             venv_var: None,
@@ -94,8 +95,8 @@ impl Inputs {
             inherit: false,
             process_managers: None,
             tools: tools::ToolVars::default(),
-            uid: crate::platform::fd::ids().0,
-            gid: crate::platform::fd::ids().1,
+            uid,
+            gid,
             program: None,
             quiet: false,
             strict: false,
