@@ -94,7 +94,9 @@ pub enum Require {
 
 /// Checks that `root` is an environment. Costs a few `stat`s; no reads.
 pub fn probe(root: &Path, require: Require) -> Result<Env, NotEnv> {
-    let meta = match fs::metadata(root) {
+    // One fstatat, not std's statx and its full `Metadata`: this runs on
+    // every call that names an environment.
+    let meta = match fd::stat(root) {
         Ok(m) => m,
         Err(e) if crate::platform::is_missing(&e) => return Err(NotEnv::Missing),
         Err(e) => return Err(NotEnv::Unreadable(e.to_string())),
