@@ -200,6 +200,7 @@ pub enum Read {
 
 /// Reads the pointer file `name` of the walk's directory `level`, for
 /// the convention `label`; every answer but the contents is noted.
+#[inline]
 pub fn read_pointer(
     level: &Level,
     name: fd::Name,
@@ -207,15 +208,26 @@ pub fn read_pointer(
     inp: &Inputs,
     skipped: &mut Vec<Skip>,
 ) -> Read {
-    // Nearly always not there: one lstat, no path built. (What is there
-    // is then opened without following a link, and checked on that
-    // descriptor: this look decides nothing.)
+    // Nearly always not there: one lstat, no path built, and no call to
+    // what reads one. (What is there is then opened without following a
+    // link, and checked on that descriptor: this look decides nothing.)
     if level
         .lstat(name)
         .is_err_and(|e| crate::platform::is_missing(&e))
     {
         return Read::Absent;
     }
+    read_pointer_here(level, name, label, inp, skipped)
+}
+
+#[inline(never)]
+fn read_pointer_here(
+    level: &Level,
+    name: fd::Name,
+    label: Kind,
+    inp: &Inputs,
+    skipped: &mut Vec<Skip>,
+) -> Read {
     let name = name.as_os_str();
     let found_in = || level.abs().ok().map(Path::to_path_buf);
     let abs = || found_in().map(|d| d.join(name));
