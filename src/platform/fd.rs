@@ -410,12 +410,18 @@ unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     unsafe {
         match n {
             8..=16 => {
-                let (a, b) = (s.cast::<u64>().read_unaligned(), s.add(n - 8).cast::<u64>().read_unaligned());
+                let (a, b) = (
+                    s.cast::<u64>().read_unaligned(),
+                    s.add(n - 8).cast::<u64>().read_unaligned(),
+                );
                 dst.cast::<u64>().write_unaligned(a);
                 dst.add(n - 8).cast::<u64>().write_unaligned(b);
             }
             4..=7 => {
-                let (a, b) = (s.cast::<u32>().read_unaligned(), s.add(n - 4).cast::<u32>().read_unaligned());
+                let (a, b) = (
+                    s.cast::<u32>().read_unaligned(),
+                    s.add(n - 4).cast::<u32>().read_unaligned(),
+                );
                 dst.cast::<u32>().write_unaligned(a);
                 dst.add(n - 4).cast::<u32>().write_unaligned(b);
             }
@@ -644,7 +650,10 @@ mod tests {
         assert!(lstat_vec(&mut bytes).unwrap().is_symlink());
         assert_eq!(bytes, before);
         bytes.extend_from_slice(b"/nope");
-        assert_eq!(lstat_vec(&mut bytes).err().unwrap().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            lstat_vec(&mut bytes).err().unwrap().raw_os_error(),
+            Some(libc::ENOENT)
+        );
     }
 
     #[test]
@@ -660,7 +669,11 @@ mod tests {
         let mut buf = DirBuf::new(&deep);
         for n in &names {
             let name = Name::new(OsStr::new(n)).unwrap();
-            assert_eq!(buf.lstat(name).err().unwrap().raw_os_error(), Some(libc::ENOENT), "{n}");
+            assert_eq!(
+                buf.lstat(name).err().unwrap().raw_os_error(),
+                Some(libc::ENOENT),
+                "{n}"
+            );
         }
         let parent = dir.path().as_os_str().len();
         assert!(buf.stat_prefix(parent).unwrap().is_dir());

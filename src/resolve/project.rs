@@ -94,7 +94,9 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 Verdict::Next => {}
                 // pipenv's `.venv` *file* naming the environment: knowing
                 // it from this lstat saves pipenv one per directory.
-                Verdict::File => dotvenv_file |= convention == Convention::InProject(DEFAULT_NAMES[0]),
+                Verdict::File => {
+                    dotvenv_file |= convention == Convention::InProject(DEFAULT_NAMES[0])
+                }
             }
         }
         drop(dir);
@@ -235,7 +237,10 @@ mod tests {
     fn names_ignore_garbage_and_default_when_empty() {
         let of = |v: &str| -> Vec<String> {
             let var = Some(OsStr::new(v));
-            names(var).iter().map(|n| n.as_os_str().to_string_lossy().into_owned()).collect()
+            names(var)
+                .iter()
+                .map(|n| n.as_os_str().to_string_lossy().into_owned())
+                .collect()
         };
         assert_eq!(names(None), DEFAULT_NAMES);
         assert_eq!(of(""), [".venv", "venv"]);

@@ -5,8 +5,8 @@
 //! base64>` under `WORKON_HOME` (default `<data dir>/virtualenvs`).
 //! An in-project `.venv` directory was already taken by the walk.
 
-use crate::resolve::Kind;
 use crate::platform::fd;
+use crate::resolve::Kind;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,10 @@ pub fn candidate<'a>(
     if workon.is_none() && !dotvenv_file {
         return None;
     }
-    if !level.stat(fd::Name::lit("Pipfile")).is_ok_and(|s| s.is_file()) {
+    if !level
+        .stat(fd::Name::lit("Pipfile"))
+        .is_ok_and(|s| s.is_file())
+    {
         return None;
     }
     let named = if dotvenv_file {
