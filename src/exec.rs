@@ -107,7 +107,7 @@ impl<'a> Activate<'a> {
 
     /// `ROOT/bin`, which goes first on PATH.
     pub fn bin(&self) -> PathBuf {
-        self.root.join("bin")
+        crate::platform::fd::join(self.root, "bin")
     }
 
     /// Whether the child's value of `name` is this plan's to decide.

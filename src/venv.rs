@@ -60,7 +60,7 @@ impl fmt::Display for NotEnv {
 
 impl Env {
     pub fn bin(&self) -> PathBuf {
-        self.root.join("bin")
+        fd::join(&self.root, "bin")
     }
 
     /// The interpreter entry used to call the environment "python": prefer
@@ -216,7 +216,12 @@ pub fn file_id(meta: &fs::Metadata) -> FileId {
 }
 
 pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
-    let path = bin.join(name);
+    // A name with a `/` is no shim's (callers pass a program name).
+    let path = if name.as_bytes().first() == Some(&b'/') {
+        bin.join(name)
+    } else {
+        fd::join(bin, name)
+    };
     match fd::stat(&path) {
         Ok(meta) => classify(path, &meta, me),
         Err(e) if e.kind() == io::ErrorKind::NotFound => match fd::lstat(&path) {

@@ -267,7 +267,7 @@ impl Verifier {
             .ok_or_else(|| format!("{} does not exist", root.display()))?;
         let kind = if self.config(&real)? {
             EnvKind::Venv
-        } else if self.private_dir(&child(&real, "conda-meta"))?.is_some() {
+        } else if self.private_dir(&fd::join(&real, "conda-meta"))?.is_some() {
             EnvKind::Conda
         } else {
             return Err(format!("{} has no pyvenv.cfg", root.display()));
@@ -277,7 +277,7 @@ impl Verifier {
             kind,
         };
         let (bin, _) = self
-            .private_dir(&child(&real, "bin"))?
+            .private_dir(&fd::join(&real, "bin"))?
             .ok_or_else(|| format!("{} does not exist", env.bin().display()))?;
         // The program asked for, and the environment's python, which a
         // script's `#!` line (or pip's `/bin/sh` trampoline for long paths)
@@ -285,7 +285,7 @@ impl Verifier {
         let program = program.filter(|p| is_plain_name(p));
         let mut python_found = false;
         if let Some(p) = program {
-            let there = self.program(&child(&bin, p))?;
+            let there = self.program(&fd::join(&bin, p))?;
             python_found = there && p == "python";
         }
         if program != Some(OsStr::new("python")) {
@@ -299,7 +299,7 @@ impl Verifier {
             if let Some(name) = python.file_name()
                 && program != Some(name)
             {
-                self.program(&child(&bin, name))?;
+                self.program(&fd::join(&bin, name))?;
             }
         } else if !python_found
             && fd::lstat_in(&bin, OsStr::new("python")).is_err()
@@ -321,7 +321,7 @@ impl Verifier {
     /// user or root could have put one there.)
     /// `Ok(false)`: there is none.
     fn config(&mut self, root: &Path) -> Result<bool, String> {
-        let path = child(root, "pyvenv.cfg");
+        let path = fd::join(root, "pyvenv.cfg");
         let m = match fd::read_marker(&path, CONFIG_LIMIT, false) {
             Ok(m) => m,
             Err(e) if is_missing(&e) => return Ok(false),
@@ -380,7 +380,7 @@ impl Verifier {
             let Ok(st) = fd::lstat_in(root, OsStr::new(lib)) else {
                 continue;
             };
-            let path = child(root, lib);
+            let path = fd::join(root, lib);
             if st.is_symlink() && std::fs::read_link(&path).is_ok_and(|t| t == Path::new("lib")) {
                 continue;
             }
@@ -390,9 +390,9 @@ impl Verifier {
             let names =
                 fd::list_dir(&real).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
             for name in names.iter().filter(|n| n.as_bytes().starts_with(b"python")) {
-                let version = child(&real, name);
+                let version = fd::join(&real, name);
                 if self.private_dir(&version)?.is_some() {
-                    self.private_dir(&child(&version, "site-packages"))?;
+                    self.private_dir(&fd::join(&version, "site-packages"))?;
                 }
             }
         }
@@ -676,20 +676,6 @@ fn shebang(real: &Path) -> Result<Option<PathBuf>, String> {
     Ok(Some(interp.to_path_buf()))
 }
 
-/// `dir.join(name)` for a relative `name`, in one allocation of the size
-/// it needs (`Path::join` copies `dir`, then grows the copy).
-fn child(dir: &Path, name: impl AsRef<OsStr>) -> PathBuf {
-    let (dir, name) = (dir.as_os_str().as_bytes(), name.as_ref().as_bytes());
-    debug_assert!(name.first() != Some(&b'/'), "only relative names");
-    let mut joined = Vec::with_capacity(dir.len() + 1 + name.len());
-    joined.extend_from_slice(dir);
-    if !dir.is_empty() && !dir.ends_with(b"/") {
-        joined.push(b'/');
-    }
-    joined.extend_from_slice(name);
-    PathBuf::from(OsString::from_vec(joined))
-}
-
 /// The physical paths the checks build are spelled one way each: bytes
 /// decide (`Path`'s `==` parses both into components, every time).
 fn same(a: &Path, b: &Path) -> bool {
@@ -825,19 +811,6 @@ mod proptests {
                 l.extend_from_slice(extra);
                 prop_assert!(is_listed_safe(root, found, Some(OsStr::from_bytes(&l))));
             }
-        }
-
-        /// `child` builds what `Path::join` builds, for the relative names
-        /// it is given.
-        #[test]
-        fn child_is_join(
-            dir in proptest::collection::vec(prop_oneof![Just(b'/'), Just(b'a'), Just(b'.'), Just(0xff)], 0..12),
-            name in proptest::collection::vec(prop_oneof![Just(b'/'), Just(b'b'), Just(b'.'), Just(0xfe)], 0..8),
-        ) {
-            prop_assume!(name.first() != Some(&b'/'));
-            let dir = Path::new(OsStr::from_bytes(&dir));
-            let name = OsStr::from_bytes(&name);
-            prop_assert_eq!(child(dir, name).into_os_string(), dir.join(name).into_os_string());
         }
 
         /// Entries that are neither `*` nor the two paths never match.
