@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -199,15 +199,27 @@ impl<'p> Joined<'p> {
 /// it needs (`Path::join` copies `dir`, then grows the copy, and checks
 /// more cases than a relative name has).
 pub fn join(dir: &Path, name: impl AsRef<OsStr>) -> PathBuf {
-    let (dir, name) = (dir.as_os_str().as_bytes(), name.as_ref().as_bytes());
-    debug_assert!(name.first() != Some(&b'/'), "only relative names");
-    let mut joined = Vec::with_capacity(dir.len() + 1 + name.len());
-    joined.extend_from_slice(dir);
-    if !dir.is_empty() && !dir.ends_with(b"/") {
-        joined.push(b'/');
+    let name = name.as_ref();
+    let mut joined = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
+    joined.as_mut_os_string().push(dir);
+    push(&mut joined, name);
+    joined
+}
+
+/// `path.push(name)` for a relative `name`: a `/` unless `path` is empty
+/// or ends in one, then the name (std's `push` first asks what kind of
+/// path `name` is, and parses `path` for its separator).
+pub fn push(path: &mut PathBuf, name: impl AsRef<OsStr>) {
+    let name = name.as_ref();
+    debug_assert!(
+        name.as_bytes().first() != Some(&b'/'),
+        "only relative names"
+    );
+    let s = path.as_mut_os_string();
+    if !s.is_empty() && !s.as_bytes().ends_with(b"/") {
+        s.push("/");
     }
-    joined.extend_from_slice(name);
-    PathBuf::from(std::ffi::OsString::from_vec(joined))
+    s.push(name);
 }
 
 /// Lends `dir.join(name)` to `f` without allocating it (when short): a
@@ -728,6 +740,10 @@ mod proptests {
             let dir = Path::new(OsStr::from_bytes(&dir));
             let name = OsStr::from_bytes(&name);
             prop_assert_eq!(join(dir, name).into_os_string(), dir.join(name).into_os_string());
+            let (mut mine, mut std) = (dir.to_path_buf(), dir.to_path_buf());
+            push(&mut mine, name);
+            std.push(name);
+            prop_assert_eq!(mine, std);
         }
 
         /// The pieces `lstat_in` looks at are exactly `Path::join`'s path.

@@ -71,8 +71,8 @@ impl ToolVars {
         let (home, rel) = (self.home.as_ref()?, rel.as_ref());
         // Room for what the tools then push (`pdm/venvs`): one allocation.
         let mut p = PathBuf::with_capacity(home.len() + rel.as_os_str().len() + 32);
-        p.push(home);
-        p.push(rel);
+        p.as_mut_os_string().push(home);
+        fd::push(&mut p, rel);
         Some(p)
     }
 

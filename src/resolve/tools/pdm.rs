@@ -18,8 +18,8 @@ use crate::venv;
 /// which the shim does not read; `.pdm-python` covers other locations).
 pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
     let mut dir = v.data_dir()?;
-    dir.push("pdm");
-    dir.push("venvs");
+    fd::push(&mut dir, "pdm");
+    fd::push(&mut dir, "venvs");
     Some(dir)
 }
 

@@ -19,7 +19,7 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
         Some(w) => v.expand_tilde(w),
         None => {
             let mut dir = v.data_dir()?;
-            dir.push("virtualenvs");
+            fd::push(&mut dir, "virtualenvs");
             Some(dir)
         }
     }

@@ -5,6 +5,7 @@
 //! `POETRY_CACHE_DIR/virtualenvs`, else `<cache dir>/pypoetry/virtualenvs`.
 //! (poetry's `config.toml` is not read: no config files on the hot path.)
 
+use crate::platform::fd;
 use crate::resolve::Kind;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -19,7 +20,7 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
         Some(c) => v.expand_tilde(c)?,
         None => {
             let mut dir = v.cache_dir()?;
-            dir.push("pypoetry");
+            fd::push(&mut dir, "pypoetry");
             dir
         }
     };
@@ -38,7 +39,7 @@ pub fn venvs_dir(v: &ToolVars) -> Option<PathBuf> {
         }
         None => {
             let mut dir = cache;
-            dir.push("virtualenvs");
+            fd::push(&mut dir, "virtualenvs");
             Some(dir)
         }
     }

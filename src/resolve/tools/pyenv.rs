@@ -17,7 +17,7 @@ pub fn versions_dir(v: &ToolVars) -> Option<PathBuf> {
         None => v.home_join(".pyenv")?,
     };
     let mut versions = root;
-    versions.push("versions");
+    crate::platform::fd::push(&mut versions, "versions");
     Some(versions)
 }
 
