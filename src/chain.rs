@@ -229,7 +229,7 @@ fn parse_passed(v: &OsStr) -> impl Iterator<Item = FileId> + '_ {
 
 /// A fingerprint of one hop: the name, every argument and the working
 /// directory (FNV-1a; collisions only ever make a loop look like nesting).
-pub fn hop_hash(name: &OsStr, args: &[OsString], cwd: Option<&Path>) -> u64 {
+pub fn hop_hash<A: AsRef<OsStr>>(name: &OsStr, args: &[A], cwd: Option<&Path>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
         for &b in bytes.iter().chain(&[0u8]) {
@@ -239,7 +239,7 @@ pub fn hop_hash(name: &OsStr, args: &[OsString], cwd: Option<&Path>) -> u64 {
     };
     feed(name.as_bytes());
     for a in args {
-        feed(a.as_bytes());
+        feed(a.as_ref().as_bytes());
     }
     feed(cwd.map_or(&b""[..], |c| c.as_os_str().as_bytes()));
     h

@@ -314,7 +314,7 @@ fn push_activated_path(out: &mut Vec<u8>, bin: usize, old: Option<&[u8]>) {
 /// Replaces this process with `program`. `argv[0]` is the absolute `program`
 /// path: CPython finds `pyvenv.cfg` from `argv[0]`, so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
-pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv) -> io::Error {
+pub fn exec<A: AsRef<OsStr>>(program: &Path, args: &[A], env: &ChildEnv) -> io::Error {
     let argv = Argv::new(program.as_os_str(), args);
     // Signal dispositions pass through untouched (no_main: std never
     // changed ours), exactly as if the caller had run `program` itself.

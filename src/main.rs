@@ -8,7 +8,7 @@
 // flushes stdout) or `execve`.
 #![no_main]
 
-use std::ffi::{OsString, c_char, c_int};
+use std::ffi::{OsStr, c_char, c_int};
 
 // A shim allocates a few KiB and exits by exec: bump them (see arena).
 #[global_allocator]
@@ -17,22 +17,26 @@ static ALLOCATOR: venvexec::arena::Arena = venvexec::arena::Arena::new();
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes argc valid NUL-terminated strings.
-    let mut rest = unsafe { args_from_c(argc, argv) };
-    let argv0 = if rest.is_empty() {
-        OsString::new()
-    } else {
-        rest.remove(0)
+    let all = unsafe { args_from_c(argc, argv) };
+    let (argv0, rest) = match all.split_first() {
+        Some((&argv0, rest)) => (argv0, rest),
+        None => (OsStr::new(""), &[][..]),
     };
-    match venvexec::face(&argv0) {
+    match venvexec::face(argv0) {
         Some(name) => venvexec::shim::main(name, rest),
-        None => venvexec::cli::main(argv0, rest),
+        None => venvexec::cli::main(
+            argv0.to_os_string(),
+            rest.iter().map(|a| a.to_os_string()).collect(),
+        ),
     }
 }
 
-/// argv as the kernel gave it, byte for byte. Read here rather than through
-/// `std::env::args_os`, which without std's main is only filled in on
-/// some libcs.
-unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+/// argv as the kernel gave it, byte for byte, borrowed: the strings are
+/// on the initial stack, which lives as long as the process, so the shim
+/// copies none of them before the one copy `execve` needs. Read here
+/// rather than through `std::env::args_os`, which without std's main is
+/// only filled in on some libcs.
+unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<&'static OsStr> {
     use std::os::unix::ffi::OsStrExt;
     let count = usize::try_from(argc).unwrap_or(0);
     let mut out = Vec::with_capacity(count);
@@ -44,7 +48,7 @@ unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<OsString> 
         }
         // SAFETY: each entry is a NUL-terminated string.
         let bytes = unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes();
-        out.push(std::ffi::OsStr::from_bytes(bytes).to_os_string());
+        out.push(OsStr::from_bytes(bytes));
     }
     out
 }

@@ -4,7 +4,7 @@
 //! the decision needs: read a few variables, walk up from the working
 //! directory, exec. No clap, no config files, no process spawned.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::chain;
@@ -29,7 +29,7 @@ pub enum Plan {
     Fail(Fail),
 }
 
-pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
+pub fn main(name: &OsStr, args: &[&OsStr]) -> ! {
     let vars = Vars::process();
     let mut inputs = Inputs::from_vars(None, &vars);
     inputs.program = Some(name.to_os_string());
@@ -37,7 +37,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         vars.get(chain::DEPTH_VAR),
         vars.get(chain::PASSED_VAR),
         exec::self_id(),
-        || chain::hop_hash(name, &args, inputs.cwd().ok()),
+        || chain::hop_hash(name, args, inputs.cwd().ok()),
         chain::Facts::now,
     );
     let (res, plan) = if chain.is_loop() {
@@ -54,7 +54,7 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
         Plan::InEnv { found, program } => {
             let activation = Activation::Env(&found.env);
             let env = exec::child_env_with(&vars, environ::process_block(), &activation);
-            let err = exec::exec(&program, &args, &env);
+            let err = exec::exec(&program, args, &env);
             exec::cannot_run(&program, &err)
         }
         Plan::FallThrough { program } => {
@@ -62,12 +62,12 @@ pub fn main(name: &OsStr, args: Vec<OsString>) -> ! {
             let activation = Activation::FallThrough {
                 chain: chain.fall_through_vars(
                     &chain::Facts::now(),
-                    chain::hop_hash(name, &args, inputs.cwd().ok()),
+                    chain::hop_hash(name, args, inputs.cwd().ok()),
                     script,
                 ),
             };
             let env = exec::child_env_with(&vars, environ::process_block(), &activation);
-            let err = exec::exec(&program, &args, &env);
+            let err = exec::exec(&program, args, &env);
             exec::cannot_run(&program, &err)
         }
         Plan::Fail(f) => f,

@@ -3,7 +3,7 @@
 //! behind a safe API: a block can only hold strings that outlive it, and is
 //! NULL-terminated at every moment.
 
-use std::ffi::{CStr, OsStr, OsString, c_char};
+use std::ffi::{CStr, OsStr, c_char};
 use std::io;
 use std::marker::PhantomData;
 use std::os::unix::ffi::OsStrExt;
@@ -100,8 +100,8 @@ pub struct Argv {
 
 impl Argv {
     /// `program` as `argv[0]`, then `args`.
-    pub fn new(program: &OsStr, args: &[OsString]) -> Argv {
-        let all = || std::iter::once(program).chain(args.iter().map(OsString::as_os_str));
+    pub fn new<A: AsRef<OsStr>>(program: &OsStr, args: &[A]) -> Argv {
+        let all = || std::iter::once(program).chain(args.iter().map(AsRef::as_ref));
         let c_len = |a: &OsStr| super::find_byte(a.as_bytes(), 0).unwrap_or(a.len());
         let mut buf = Vec::with_capacity(all().map(|a| a.len() + 1).sum());
         let mut starts = Vec::with_capacity(args.len() + 1);
@@ -142,6 +142,7 @@ pub fn execve(argv: &Argv, envp: &Envp) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
 
     #[test]
     fn argv_points_at_each_string_cut_at_a_nul() {
@@ -182,14 +183,14 @@ mod tests {
             envp.pointers(),
             [strings[0].as_ptr(), strings[1].as_ptr(), std::ptr::null()]
         );
-        let argv = Argv::new(OsStr::new("/bin/x"), &["a".into()]);
+        let argv = Argv::new(OsStr::new("/bin/x"), &["a"]);
         assert_eq!(argv.pointers.len(), 3);
         assert!(argv.pointers[2].is_null());
     }
 
     #[test]
     fn a_failed_exec_says_why() {
-        let argv = Argv::new(OsStr::new("/nonexistent/venvexec-test"), &[]);
+        let argv = Argv::new::<&OsStr>(OsStr::new("/nonexistent/venvexec-test"), &[]);
         let err = execve(&argv, &Envp::with_capacity(0));
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
