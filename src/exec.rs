@@ -300,7 +300,8 @@ fn push_activated_path(out: &mut Vec<u8>, bin: usize, old: Option<&[u8]>) {
         out.extend_from_slice(crate::platform::DEFAULT_PATH.as_bytes());
         return;
     };
-    if old.split(|&b| b == b':').next() == Some(&out[bin..]) {
+    let first = crate::platform::find_byte(old, b':').map_or(old, |colon| &old[..colon]);
+    if first == &out[bin..] {
         out.truncate(bin);
         out.extend_from_slice(old);
         return;
