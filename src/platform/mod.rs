@@ -22,7 +22,22 @@ pub const DEFAULT_PATH: &str = "/bin:/usr/bin";
 /// The entries of a colon-separated list (`PATH`, `VENVEXEC_NAMES`, …), as
 /// they are: empty entries included, nothing allocated.
 pub fn split_list(list: &OsStr) -> impl Iterator<Item = &OsStr> {
-    list.as_bytes().split(|&b| b == b':').map(OsStr::from_bytes)
+    // memchr per entry, not a closure per byte: PATH is searched on every
+    // fall-through.
+    let mut rest = Some(list.as_bytes());
+    std::iter::from_fn(move || {
+        let r = rest?;
+        Some(OsStr::from_bytes(match find_byte(r, b':') {
+            Some(colon) => {
+                rest = Some(&r[colon + 1..]);
+                &r[..colon]
+            }
+            None => {
+                rest = None;
+                r
+            }
+        }))
+    })
 }
 
 /// The path this program was started from: `/proc/self/exe` when /proc is
@@ -308,6 +323,16 @@ mod proptests {
             needle in prop_oneof![Just(0u8), Just(b'\n'), Just(b'='), Just(0xff), any::<u8>()],
         ) {
             prop_assert_eq!(super::find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+        }
+
+        /// `split_list` gives the entries `split(':')` gives, empty ones
+        /// included.
+        #[test]
+        fn split_list_is_split(list in proptest::collection::vec(prop_oneof![Just(b':'), Just(b'a'), Just(0xff)], 0..24)) {
+            use std::os::unix::ffi::OsStrExt;
+            let got: Vec<&[u8]> = super::split_list(std::ffi::OsStr::from_bytes(&list)).map(|e| e.as_bytes()).collect();
+            let want: Vec<&[u8]> = list.split(|&b| b == b':').collect();
+            prop_assert_eq!(got, want);
         }
     }
 }
