@@ -209,15 +209,6 @@ impl ChildEnv<'_> {
             .map(|(k, v)| (OsStr::from_bytes(k).into(), OsStr::from_bytes(v).into()))
             .collect()
     }
-
-    /// The block for `execve`, borrowing `self`: one allocation, the
-    /// pointer array, sized for every entry and the NULL.
-    fn envp(&self) -> Envp<'_> {
-        let mut p = Envp::with_capacity(self.inherited.len() + self.added.len());
-        p.extend_inherited(self.inherited.iter().copied());
-        p.extend(&self.added);
-        p
-    }
 }
 
 /// [`child_env`] over any block, reading every name (entries parsed as
@@ -315,11 +306,13 @@ fn push_activated_path(out: &mut Vec<u8>, bin: usize, old: Option<&[u8]>) {
 /// Replaces this process with `program`. `argv[0]` is the absolute `program`
 /// path: CPython finds `pyvenv.cfg` from `argv[0]`, so a bare `python` there
 /// would silently lose the venv. Returns only on failure.
-pub fn exec<A: AsRef<OsStr>>(program: &Path, args: &[A], env: &ChildEnv) -> io::Error {
+pub fn exec<A: AsRef<OsStr>>(program: &Path, args: &[A], env: ChildEnv) -> io::Error {
     let argv = Argv::new(program.as_os_str(), args);
+    let ChildEnv { inherited, added } = env;
+    let envp = Envp::from_parts(inherited, &added);
     // Signal dispositions pass through untouched (no_main: std never
     // changed ours), exactly as if the caller had run `program` itself.
-    crate::platform::exec::execve(&argv, &env.envp())
+    crate::platform::exec::execve(&argv, &envp)
 }
 
 /// The failure of starting `program`, with the status a shell would give.
@@ -418,14 +411,16 @@ mod tests {
                 "PATH=/p/.venv/bin:/usr/bin"
             ]
         );
+        assert_eq!(child.pairs()[3].1, OsString::from("/p/.venv/bin:/usr/bin"));
         // What the child inherits unchanged is our own strings, not copies.
-        let envp = child.envp();
+        let ChildEnv { inherited, added } = child;
+        let envp = Envp::from_parts(inherited, &added);
         let p = envp.pointers();
         assert_eq!(p[0], b.0[0].as_ptr());
         assert_eq!(p[1], b.0[7].as_ptr());
+        assert_eq!(p[2], added[0].as_ptr());
         assert_eq!(p.len(), 5);
         assert!(p[4].is_null());
-        assert_eq!(child.pairs()[3].1, OsString::from("/p/.venv/bin:/usr/bin"));
     }
 
     #[test]

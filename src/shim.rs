@@ -54,7 +54,7 @@ pub fn main(name: &OsStr, args: &[&OsStr]) -> ! {
         Plan::InEnv { found, program } => {
             let activation = Activation::Env(&found.env);
             let env = exec::child_env_with(&vars, environ::process_block(), &activation);
-            let err = exec::exec(&program, args, &env);
+            let err = exec::exec(&program, args, env);
             exec::cannot_run(&program, &err)
         }
         Plan::FallThrough { program } => {
@@ -67,7 +67,7 @@ pub fn main(name: &OsStr, args: &[&OsStr]) -> ! {
                 ),
             };
             let env = exec::child_env_with(&vars, environ::process_block(), &activation);
-            let err = exec::exec(&program, args, &env);
+            let err = exec::exec(&program, args, env);
             exec::cannot_run(&program, &err)
         }
         Plan::Fail(f) => f,

@@ -74,7 +74,7 @@ fn run_in_env(
     if init::wanted(init, no_init) {
         return Ok(init::supervise(&program, &args, &env.pairs())?);
     }
-    let err = exec::exec(&program, &args, &env);
+    let err = exec::exec(&program, &args, env);
     Err(exec::cannot_run(&program, &err).into())
 }
 

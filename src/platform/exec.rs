@@ -40,7 +40,7 @@ impl CBytes {
         &self.0[..self.0.len() - 1]
     }
 
-    fn as_ptr(&self) -> *const c_char {
+    pub fn as_ptr(&self) -> *const c_char {
         self.0.as_ptr().cast()
     }
 }
@@ -66,12 +66,18 @@ impl<'a> Envp<'a> {
         }
     }
 
-    /// Appends entries of an environment block as they are.
-    pub fn extend_inherited(&mut self, entries: impl IntoIterator<Item = Entry<'a>>) {
-        self.pointers.pop();
-        self.pointers
-            .extend(entries.into_iter().map(|e| e.as_ptr()));
-        self.pointers.push(std::ptr::null());
+    /// The entries of an environment block as they are, then strings made
+    /// for the child: in the buffer of `inherited` itself (an entry is a
+    /// pointer), so the block is not copied again.
+    pub fn from_parts(inherited: Vec<Entry<'a>>, added: &'a [CBytes]) -> Envp<'a> {
+        let mut pointers: Vec<*const c_char> = inherited.into_iter().map(|e| e.as_ptr()).collect();
+        pointers.reserve(added.len() + 1);
+        pointers.extend(added.iter().map(CBytes::as_ptr));
+        pointers.push(std::ptr::null());
+        Envp {
+            pointers,
+            _strings: PhantomData,
+        }
     }
 
     /// Appends strings made for the child.
@@ -103,18 +109,17 @@ impl Argv {
     pub fn new<A: AsRef<OsStr>>(program: &OsStr, args: &[A]) -> Argv {
         let all = || std::iter::once(program).chain(args.iter().map(AsRef::as_ref));
         let c_len = |a: &OsStr| super::find_byte(a.as_bytes(), 0).unwrap_or(a.len());
+        // Sized for every string and its NUL: it never grows, so a pointer
+        // taken into it stays valid.
         let mut buf = Vec::with_capacity(all().map(|a| a.len() + 1).sum());
-        let mut starts = Vec::with_capacity(args.len() + 1);
+        let mut pointers: Vec<*const c_char> = Vec::with_capacity(args.len() + 2);
         for a in all() {
-            starts.push(buf.len());
+            let at = buf.len();
             buf.extend_from_slice(&a.as_bytes()[..c_len(a)]);
             buf.push(0);
+            // SAFETY: `at` is inside `buf`, which does not reallocate.
+            pointers.push(unsafe { buf.as_ptr().add(at) }.cast());
         }
-        // The buffer is complete: it does not move again.
-        let base = buf.as_ptr();
-        let mut pointers: Vec<*const c_char> = Vec::with_capacity(starts.len() + 1);
-        // SAFETY: every start is an offset inside `buf`.
-        pointers.extend(starts.iter().map(|&at| unsafe { base.add(at) }.cast()));
         pointers.push(std::ptr::null());
         Argv {
             _buf: buf,
