@@ -67,16 +67,16 @@ impl Env {
     /// `bin/python`, as activation would.
     pub fn python(&self) -> PathBuf {
         let bin = self.bin();
-        let python = bin.join("python");
+        let python = fd::join(&bin, "python");
         if fs::symlink_metadata(&python).is_ok() {
             return python;
         }
-        bin.join("python3")
+        fd::join(&bin, "python3")
     }
 
     pub fn config(&self) -> Option<PathBuf> {
         match self.kind {
-            EnvKind::Venv => Some(self.root.join("pyvenv.cfg")),
+            EnvKind::Venv => Some(fd::join(&self.root, "pyvenv.cfg")),
             _ => None,
         }
     }
@@ -216,12 +216,7 @@ pub fn file_id(meta: &fs::Metadata) -> FileId {
 }
 
 pub fn find_tool(bin: &Path, name: &OsStr, me: Option<FileId>) -> Tool {
-    // A name with a `/` is no shim's (callers pass a program name).
-    let path = if name.as_bytes().first() == Some(&b'/') {
-        bin.join(name)
-    } else {
-        fd::join(bin, name)
-    };
+    let path = fd::join(bin, name);
     match fd::stat(&path) {
         Ok(meta) => classify(path, &meta, me),
         Err(e) if e.kind() == io::ErrorKind::NotFound => match fd::lstat(&path) {

@@ -245,9 +245,9 @@ fn walk(
         }
     }
     let root = match place {
-        Place::In(name) => level.abs().map(|a| a.join(name)),
+        Place::In(name) => level.abs().map(|a| platform::fd::join(a, name)),
         Place::At(p) if p.is_absolute() => Ok(p.clone()),
-        Place::At(p) => level.abs().map(|a| a.join(p)),
+        Place::At(p) => level.abs().map(|a| platform::fd::join(a, p)),
     };
     let (root, found_in) = match (root, level.found_in()) {
         (Ok(root), Some(found_in)) => (root, found_in),

@@ -55,7 +55,7 @@ impl Level {
 
     /// Where the walk reaches `name` in this directory.
     pub fn at(&self, name: impl AsRef<Path>) -> PathBuf {
-        self.reach().join(name)
+        fd::join(self.reach(), name.as_ref())
     }
 
     /// What is at [`Level::at`]`(name)`, a symlink not followed; the
