@@ -523,18 +523,17 @@ impl Verifier {
     /// inode, where the rest of `path` begins, and its place in `seen`.
     /// Every directory above that one was checked on the way to it.
     fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize, Option<usize>), String> {
-        // Newest first: the deepest directories come last, and any shorter
-        // than the best so far is passed over on its length alone.
-        let mut best: Option<(usize, usize)> = None;
-        for (i, d) in self.seen.iter().enumerate().rev() {
+        // Newest first, and the first that leads is the deepest: every
+        // directory above one in `seen` was put there before it (the walks
+        // go down one name at a time), so a shallower one that also leads
+        // is older. `/` itself is `root_dir`'s.
+        let best = self.seen.iter().enumerate().rev().find_map(|(i, d)| {
             let len = d.end - d.start;
-            let leads = len > best.map_or(1, |(_, l)| l)
+            let leads = len > 1
                 && matches!(path.get(len), None | Some(b'/'))
                 && path.starts_with(&self.names[d.start..d.end]);
-            if leads {
-                best = Some((i, len));
-            }
-        }
+            leads.then_some((i, len))
+        });
         // Room for the whole path and a link or two: no regrowth on the way.
         let mut real = Vec::with_capacity(path.len() + 128);
         match best {
@@ -764,6 +763,56 @@ mod tests {
         assert_eq!(names, [&b"a"[..], b".", b"b", b"..", b"c"]);
         assert_eq!(next_component(b"lib", 0), Some((&b"lib"[..], 3)));
         assert_eq!(next_component(b"///", 0), None);
+    }
+
+    /// One verifier for many paths (what a resolution does) answers each
+    /// exactly as a fresh one would: what it remembers of the directories
+    /// already passed, and where it resumes, never changes an answer.
+    #[test]
+    fn a_shared_verifier_answers_as_a_fresh_one() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        // A physical base: the temp dir may itself be reached by a link.
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        for d in ["p/.venv/bin", "p/.venv/lib", "q/r/s", "t"] {
+            std::fs::create_dir_all(base.join(d)).unwrap();
+        }
+        std::fs::write(base.join("t/python3.12"), "").unwrap();
+        symlink(base.join("t/python3.12"), base.join("p/.venv/bin/python")).unwrap();
+        symlink("../../q/r", base.join("p/.venv/up")).unwrap();
+        symlink("s/../..", base.join("q/r/back")).unwrap();
+        symlink(base.join("p"), base.join("t/p-abs")).unwrap();
+        symlink("loop", base.join("t/loop")).unwrap();
+        let inp = Inputs::in_dir("/");
+        let paths = [
+            "p",
+            "p/.venv",
+            "p/.venv/bin",
+            "p/.venv/bin/python",
+            "p/.venv/up/s",
+            "q/r/back/r/s",
+            "t/p-abs/.venv/lib",
+            "t/p-abs/.venv/up/back",
+            "p/.venv/up/..",
+            "q/r/s/../../r",
+            "t/loop",
+            "t/missing/x",
+            "p/.venv/bin/python/x",
+            "q",
+        ];
+        let mut shared = Verifier::new(&inp);
+        // Each order once: forwards, backwards.
+        for path in paths.iter().chain(paths.iter().rev()) {
+            let path = base.join(path);
+            let fresh = Verifier::new(&inp).resolve(&path);
+            let got = shared.resolve(&path);
+            let key = |r: &Result<Option<(PathBuf, Stat)>, String>| match r {
+                Ok(Some((p, st))) => format!("{} {:?}", p.display(), st.id()),
+                Ok(None) => "none".into(),
+                Err(e) => format!("err {e}"),
+            };
+            assert_eq!(key(&got), key(&fresh), "{}", path.display());
+        }
     }
 
     #[test]
