@@ -426,6 +426,25 @@ impl DirBuf {
     }
 }
 
+/// The first and the last `size_of::<W>()` of `n` bytes, which cover them
+/// all when `n` is between one and two words.
+///
+/// # Safety
+/// As for [`copy_short`], and `size_of::<W>() <= n`.
+#[inline(always)]
+unsafe fn copy_ends<W: Copy>(s: *const u8, dst: *mut u8, n: usize) {
+    let w = std::mem::size_of::<W>();
+    // SAFETY: both words lie within the `n` bytes at `s` and at `dst`.
+    unsafe {
+        let (a, b) = (
+            s.cast::<W>().read_unaligned(),
+            s.add(n - w).cast::<W>().read_unaligned(),
+        );
+        dst.cast::<W>().write_unaligned(a);
+        dst.add(n - w).cast::<W>().write_unaligned(b);
+    }
+}
+
 /// `copy_nonoverlapping` for the few bytes of a file name, without a call
 /// to `memcpy`: two overlapping loads and stores cover any length from 4 to
 /// 16 (how `memcpy` itself does short copies).
@@ -439,22 +458,8 @@ unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     // `n` bytes at `dst`, by the length tests of each arm.
     unsafe {
         match n {
-            8..=16 => {
-                let (a, b) = (
-                    s.cast::<u64>().read_unaligned(),
-                    s.add(n - 8).cast::<u64>().read_unaligned(),
-                );
-                dst.cast::<u64>().write_unaligned(a);
-                dst.add(n - 8).cast::<u64>().write_unaligned(b);
-            }
-            4..=7 => {
-                let (a, b) = (
-                    s.cast::<u32>().read_unaligned(),
-                    s.add(n - 4).cast::<u32>().read_unaligned(),
-                );
-                dst.cast::<u32>().write_unaligned(a);
-                dst.add(n - 4).cast::<u32>().write_unaligned(b);
-            }
+            8..=16 => copy_ends::<u64>(s, dst, n),
+            4..=7 => copy_ends::<u32>(s, dst, n),
             0..=3 => {
                 for i in 0..n {
                     dst.add(i).write(*s.add(i));

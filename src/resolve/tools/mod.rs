@@ -220,6 +220,7 @@ pub fn read_pointer(
     read_pointer_here(level, name, label, inp, skipped)
 }
 
+/// [`read_pointer`] once something is there: out of the walk's loop.
 #[inline(never)]
 fn read_pointer_here(
     level: &Level,
