@@ -55,17 +55,6 @@ pub struct Envp<'a> {
 }
 
 impl<'a> Envp<'a> {
-    /// An empty block with room for `n` entries: pushing that many does
-    /// not allocate again.
-    pub fn with_capacity(n: usize) -> Envp<'a> {
-        let mut pointers = Vec::with_capacity(n + 1);
-        pointers.push(std::ptr::null());
-        Envp {
-            pointers,
-            _strings: PhantomData,
-        }
-    }
-
     /// The entries of an environment block as they are, then strings made
     /// for the child: in the buffer of `inherited` itself (an entry is a
     /// pointer), so the block is not copied again.
@@ -78,14 +67,6 @@ impl<'a> Envp<'a> {
             pointers,
             _strings: PhantomData,
         }
-    }
-
-    /// Appends strings made for the child.
-    pub fn extend(&mut self, strings: impl IntoIterator<Item = &'a CBytes>) {
-        self.pointers.pop();
-        self.pointers
-            .extend(strings.into_iter().map(CBytes::as_ptr));
-        self.pointers.push(std::ptr::null());
     }
 
     /// The pointers, the final NULL included.
@@ -181,9 +162,11 @@ mod tests {
     #[test]
     fn blocks_stay_null_terminated() {
         let strings = [CBytes::join(&[b"A=1"]), CBytes::join(&[b"B=2"])];
-        let mut envp = Envp::with_capacity(2);
-        assert_eq!(envp.pointers(), [std::ptr::null()]);
-        envp.extend(&strings);
+        assert_eq!(
+            Envp::from_parts(Vec::new(), &[]).pointers(),
+            [std::ptr::null()]
+        );
+        let envp = Envp::from_parts(Vec::new(), &strings);
         assert_eq!(
             envp.pointers(),
             [strings[0].as_ptr(), strings[1].as_ptr(), std::ptr::null()]
@@ -196,7 +179,7 @@ mod tests {
     #[test]
     fn a_failed_exec_says_why() {
         let argv = Argv::new::<&OsStr>(OsStr::new("/nonexistent/venvexec-test"), &[]);
-        let err = execve(&argv, &Envp::with_capacity(0));
+        let err = execve(&argv, &Envp::from_parts(Vec::new(), &[]));
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 }
