@@ -523,10 +523,11 @@ impl Verifier {
     /// inode, where the rest of `path` begins, and its place in `seen`.
     /// Every directory above that one was checked on the way to it.
     fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize, Option<usize>), String> {
-        // Newest first, and the first that leads is the deepest: every
-        // directory above one in `seen` was put there before it (the walks
-        // go down one name at a time), so a shallower one that also leads
-        // is older. `/` itself is `root_dir`'s.
+        // Any directory in `seen` that leads is a sound start (everything
+        // above it was checked); the deepest saves the most lookups, and it
+        // is the first that leads, newest first: every directory above one
+        // in `seen` was put there before it (the walks go down one name at
+        // a time). `/` itself is `root_dir`'s.
         let best = self.seen.iter().enumerate().rev().find_map(|(i, d)| {
             let len = d.end - d.start;
             let leads = len > 1
