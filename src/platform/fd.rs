@@ -718,6 +718,15 @@ mod tests {
             assert!(buf.lstat(name).unwrap().is_file(), "{n}");
         }
         assert!(Name::new(OsStr::new("a/b")).is_none() && Name::new(OsStr::new("")).is_none());
+        // Past the room kept after the directory: the buffer grows, and the
+        // kernel says the name is too long, as it would for the joined path.
+        let long = "n".repeat(NAME_ROOM + 40);
+        let err = buf
+            .lstat(Name::new(OsStr::new(&long)).unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(err.raw_os_error(), Some(libc::ENAMETOOLONG));
+        assert!(buf.lstat(Name::lit("n")).unwrap().is_file());
     }
 
     #[test]
