@@ -65,21 +65,12 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
     let conventions: Vec<Convention> = super::in_dir(&names).collect();
 
     for _ in 0..MAX_LEVELS {
-        let mut dir: Option<Dir> = None;
-        let mut dotvenv_file = false;
+        let mut dir = Dir::new(&level, inp, &homes);
         for &convention in &conventions {
             let verdict = match convention {
                 Convention::InProject(name) => judge::in_dir(&level, name, inp, skipped),
                 Convention::Tool(tool) => {
-                    let dir = dir.get_or_insert_with(|| {
-                        Dir::new(
-                            &level,
-                            inp,
-                            homes.get_or_init(|| Tools::new(inp)),
-                            dotvenv_file,
-                        )
-                    });
-                    let candidate = match tools::candidate(tool, dir, skipped) {
+                    let candidate = match tools::candidate(tool, &dir, skipped) {
                         None => continue,
                         Some(Yield::Refused) => return None,
                         Some(Yield::Candidate(c)) => c,
@@ -95,7 +86,7 @@ pub fn discover(inp: &Inputs, skipped: &mut Vec<Skip>) -> Option<Found> {
                 // pipenv's `.venv` *file* naming the environment: knowing
                 // it from this lstat saves pipenv one per directory.
                 Verdict::File => {
-                    dotvenv_file |= convention == Convention::InProject(DEFAULT_NAMES[0])
+                    dir.dotvenv_file |= convention == Convention::InProject(DEFAULT_NAMES[0])
                 }
             }
         }

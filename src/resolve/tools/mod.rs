@@ -17,6 +17,7 @@ pub mod pyproject;
 mod uv;
 
 use crate::resolve::Kind;
+use std::cell::OnceCell;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -128,7 +129,10 @@ impl Tools {
 pub struct Dir<'a> {
     pub level: &'a Level,
     pub inp: &'a Inputs,
-    pub tools: &'a Tools,
+    /// Where each tool keeps its environments: the walk's one lookup,
+    /// made when a convention first asks ([`Dir::tools`]), so a walk that
+    /// ends at the first directory's `.venv` makes none.
+    homes: &'a OnceCell<Tools>,
     /// Its `pyproject.toml`, read at most once for all conventions.
     pub project: pyproject::InDir<'a>,
     /// The walk saw a regular file named `.venv` here.
@@ -136,14 +140,18 @@ pub struct Dir<'a> {
 }
 
 impl<'a> Dir<'a> {
-    pub fn new(level: &'a Level, inp: &'a Inputs, tools: &'a Tools, dotvenv_file: bool) -> Self {
+    pub fn new(level: &'a Level, inp: &'a Inputs, homes: &'a OnceCell<Tools>) -> Self {
         Dir {
             level,
             inp,
-            tools,
+            homes,
             project: pyproject::InDir::new(level, inp),
-            dotvenv_file,
+            dotvenv_file: false,
         }
+    }
+
+    pub fn tools(&self) -> &'a Tools {
+        self.homes.get_or_init(|| Tools::new(self.inp))
     }
 }
 
@@ -156,7 +164,7 @@ impl<'a> Dir<'a> {
 /// tool that cannot claim anything costs a test per directory, not a call.
 #[inline]
 pub fn candidate<'a>(tool: Tool, dir: &Dir<'a>, skipped: &mut Vec<Skip>) -> Option<Yield<'a>> {
-    let tools = dir.tools;
+    let tools = dir.tools();
     match tool {
         Tool::Uv => uv::candidate(dir, dir.inp.tools.uv_project_environment.as_ref()?),
         Tool::Pdm => pdm::candidate(dir, tools.pdm_venvs.as_deref(), skipped),
