@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -588,6 +588,31 @@ fn chdir_fd(dir: &fs::File) -> io::Result<()> {
     Ok(())
 }
 
+/// The working directory's path, as `std::env::current_dir` gives it,
+/// without its final shrink of the buffer (a reallocation and a copy on
+/// every shim call that walks).
+pub fn getcwd() -> io::Result<PathBuf> {
+    let mut room = 512;
+    loop {
+        let mut buf = Vec::<u8>::with_capacity(room);
+        // SAFETY: the kernel writes at most `room` bytes, a NUL-terminated
+        // path, into the buffer's capacity.
+        let got = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), room) };
+        if !got.is_null() {
+            // SAFETY: getcwd wrote a NUL-terminated string there.
+            let len = unsafe { libc::strlen(got) };
+            // SAFETY: the first `len` bytes were just written.
+            unsafe { buf.set_len(len) };
+            return Ok(PathBuf::from(std::ffi::OsString::from_vec(buf)));
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ERANGE) {
+            return Err(e);
+        }
+        room *= 2;
+    }
+}
+
 /// The real user and group ids. On Linux, read from the auxiliary vector,
 /// where the kernel put them at `execve`: two syscalls fewer on every shim
 /// call, and the same answer, since venvexec never changes its ids.
@@ -608,6 +633,11 @@ pub fn ids() -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn getcwd_is_current_dir() {
+        assert_eq!(getcwd().unwrap(), std::env::current_dir().unwrap());
+    }
 
     #[test]
     fn ids_are_the_process_ids() {

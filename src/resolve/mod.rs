@@ -71,7 +71,7 @@ impl Inputs {
     /// The working directory's path, or why it is unknown.
     pub fn cwd(&self) -> Result<&Path, &CwdError> {
         self.cwd
-            .get_or_init(|| std::env::current_dir().map_err(|e| CwdError::new(&e)))
+            .get_or_init(|| crate::platform::fd::getcwd().map_err(|e| CwdError::new(&e)))
             .as_deref()
     }
 
