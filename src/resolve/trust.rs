@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use super::Inputs;
 use crate::platform::fd::{self, Stat};
-use crate::platform::{self, MARKER_LIMIT, is_missing, split_list};
+use crate::platform::{self, MARKER_LIMIT, find_byte, is_missing, split_list};
 use crate::venv::{self, Env, EnvKind, NotEnv, Require};
 
 /// Why an environment venvexec found on its own is not used.
@@ -690,10 +690,8 @@ fn cannot_check(path: &Path, e: &std::io::Error) -> String {
 /// after it starts; `None` when only slashes are left.
 fn next_component(path: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let start = at + path.get(at..)?.iter().position(|&b| b != b'/')?;
-    let end = path[start..]
-        .iter()
-        .position(|&b| b == b'/')
-        .map_or(path.len(), |n| start + n);
+    // Names are mostly longer than the few bytes `memchr` costs per call.
+    let end = find_byte(&path[start..], b'/').map_or(path.len(), |n| start + n);
     Some((&path[start..end], end))
 }
 
