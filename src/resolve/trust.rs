@@ -218,14 +218,19 @@ pub struct Verifier {
     unreachable: bool,
 }
 
-/// A directory already gone through: `names[start..end]`, its inode, and
-/// whether what is below it was checked ([`Verifier::pass`]).
+/// A directory already gone through: `names[start..end]`, its inode,
+/// whether what is below it was checked ([`Verifier::pass`]), and whether
+/// a directory right below it is in `seen` too.
 #[derive(Clone, Copy)]
 struct Seen {
     start: usize,
     end: usize,
     st: Stat,
     passed: bool,
+    /// `false`: no name below this one is in `seen`, so a walk going
+    /// below it has nothing to look up there (most never do: a walk
+    /// resumes at the deepest directory already reached).
+    below: bool,
 }
 
 impl Verifier {
@@ -431,10 +436,7 @@ impl Verifier {
         let mut rest: Cow<[u8]> = Cow::Borrowed(&bytes[start..]);
         let mut at = 0;
         let mut links = 0;
-        // `cur`: where `real` is in `seen`, if it is there; `fresh`: it
-        // was put there by this walk just now. Either way round, nothing
-        // below it is in `seen` yet, so a name below is not looked up.
-        let mut fresh = false;
+        // `cur`: where `real` is in `seen`, if it is there.
         while let Some((name, next_at)) = next_component(&rest, at) {
             at = next_at;
             if name == b"." {
@@ -444,7 +446,6 @@ impl Verifier {
                 pop_name(&mut real);
                 st = fd::lstat_vec(&mut real).map_err(|e| cannot_check(as_path(&real), &e))?;
                 cur = self.find(&real);
-                fresh = false;
                 continue;
             }
             // Going below `real`: it must be a directory that only the
@@ -454,7 +455,7 @@ impl Verifier {
             let parent = cur;
             let parent_len = real.len();
             push_name(&mut real, name);
-            if parent.is_some() && !fresh {
+            if parent.is_some_and(|i| self.seen[i].below) {
                 cur = self.find(&real);
                 if let Some(i) = cur {
                     st = self.seen[i].st;
@@ -498,7 +499,6 @@ impl Verifier {
                 spliced.extend_from_slice(&rest[at..]);
                 real.truncate(parent_len);
                 cur = parent;
-                fresh = false;
                 at = 0;
                 if target.first() == Some(&b'/') {
                     // From `/` again, or from a directory already reached.
@@ -508,11 +508,10 @@ impl Verifier {
                 continue;
             }
             cur = if next_st.is_dir() {
-                Some(self.remember(&real, next_st))
+                Some(self.remember(&real, next_st, parent))
             } else {
                 None
             };
-            fresh = true;
             st = next_st;
         }
         Ok(Some((PathBuf::from(OsString::from_vec(real)), st)))
@@ -558,7 +557,11 @@ impl Verifier {
             .rposition(|d| d.end - d.start == dir.len() && &self.names[d.start..d.end] == dir)
     }
 
-    fn remember(&mut self, dir: &[u8], st: Stat) -> usize {
+    /// Puts `dir`, found right below `parent` in `seen`, in `seen`.
+    fn remember(&mut self, dir: &[u8], st: Stat, parent: Option<usize>) -> usize {
+        if let Some(p) = parent {
+            self.seen[p].below = true;
+        }
         let start = self.names.len();
         self.names.extend_from_slice(dir);
         self.seen.push(Seen {
@@ -566,6 +569,7 @@ impl Verifier {
             end: self.names.len(),
             st,
             passed: false,
+            below: false,
         });
         self.seen.len() - 1
     }
@@ -577,7 +581,7 @@ impl Verifier {
         let root = Path::new("/");
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
         self.owned(root, &st)?;
-        Ok((st, self.remember(b"/", st)))
+        Ok((st, self.remember(b"/", st, None)))
     }
 
     /// `dir` is passed through on the way down: owned by the user or root,
@@ -764,15 +768,11 @@ mod tests {
         assert_eq!(next_component(b"///", 0), None);
     }
 
-    /// One verifier for many paths (what a resolution does) answers each
-    /// exactly as a fresh one would: what it remembers of the directories
-    /// already passed, and where it resumes, never changes an answer.
-    #[test]
-    fn a_shared_verifier_answers_as_a_fresh_one() {
+    /// A tree of directories, links (absolute, relative, with `..`, a
+    /// loop) and a file, and paths into it that cross one another: the
+    /// physical base, and the paths under it.
+    fn crossing_paths(base: &Path) -> [&'static str; 14] {
         use std::os::unix::fs::symlink;
-        let tmp = tempfile::tempdir().unwrap();
-        // A physical base: the temp dir may itself be reached by a link.
-        let base = std::fs::canonicalize(tmp.path()).unwrap();
         for d in ["p/.venv/bin", "p/.venv/lib", "q/r/s", "t"] {
             std::fs::create_dir_all(base.join(d)).unwrap();
         }
@@ -782,8 +782,7 @@ mod tests {
         symlink("s/../..", base.join("q/r/back")).unwrap();
         symlink(base.join("p"), base.join("t/p-abs")).unwrap();
         symlink("loop", base.join("t/loop")).unwrap();
-        let inp = Inputs::in_dir("/");
-        let paths = [
+        [
             "p",
             "p/.venv",
             "p/.venv/bin",
@@ -798,7 +797,19 @@ mod tests {
             "t/missing/x",
             "p/.venv/bin/python/x",
             "q",
-        ];
+        ]
+    }
+
+    /// One verifier for many paths (what a resolution does) answers each
+    /// exactly as a fresh one would: what it remembers of the directories
+    /// already passed, and where it resumes, never changes an answer.
+    #[test]
+    fn a_shared_verifier_answers_as_a_fresh_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A physical base: the temp dir may itself be reached by a link.
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let paths = crossing_paths(&base);
+        let inp = Inputs::in_dir("/");
         let mut shared = Verifier::new(&inp);
         // Each order once: forwards, backwards.
         for path in paths.iter().chain(paths.iter().rev()) {
@@ -811,6 +822,30 @@ mod tests {
                 Err(e) => format!("err {e}"),
             };
             assert_eq!(key(&got), key(&fresh), "{}", path.display());
+        }
+    }
+
+    /// What `resolve` skips by trusting `seen`: a directory whose `below`
+    /// is `false` has nothing right below it in `seen` (so a name there is
+    /// not looked up), and each directory is there once.
+    #[test]
+    fn seen_says_what_is_below_each_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let paths = crossing_paths(&base);
+        let mut v = Verifier::new(&Inputs::in_dir("/"));
+        for path in paths.iter().chain(paths.iter().rev()) {
+            let _ = v.resolve(&base.join(path));
+            let name = |d: &Seen| v.names[d.start..d.end].to_vec();
+            for (i, d) in v.seen.iter().enumerate() {
+                let below = v.seen.iter().any(|c| {
+                    let mut parent = name(c);
+                    pop_name(&mut parent);
+                    c.end - c.start > 1 && parent == name(d)
+                });
+                assert_eq!(d.below, below, "{}", as_path(&name(d)).display());
+                assert_eq!(v.find(&name(d)), Some(i), "once");
+            }
         }
     }
 
