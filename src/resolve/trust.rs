@@ -575,8 +575,10 @@ impl Verifier {
     }
 
     fn root_dir(&mut self) -> Result<(Stat, usize), String> {
-        if let Some(i) = self.find(b"/") {
-            return Ok((self.seen[i].st, i));
+        // Every walk starts at `/` or at a directory reached from it, so
+        // `/` is the first directory put in `seen`.
+        if let Some(root) = self.seen.first() {
+            return Ok((root.st, 0));
         }
         let root = Path::new("/");
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
@@ -827,7 +829,8 @@ mod tests {
 
     /// What `resolve` skips by trusting `seen`: a directory whose `below`
     /// is `false` has nothing right below it in `seen` (so a name there is
-    /// not looked up), and each directory is there once.
+    /// not looked up), each directory is there once, and `/` is the
+    /// first.
     #[test]
     fn seen_says_what_is_below_each_directory() {
         let tmp = tempfile::tempdir().unwrap();
@@ -846,6 +849,7 @@ mod tests {
                 assert_eq!(d.below, below, "{}", as_path(&name(d)).display());
                 assert_eq!(v.find(&name(d)), Some(i), "once");
             }
+            assert_eq!(name(&v.seen[0]), b"/", "/ first");
         }
     }
 
