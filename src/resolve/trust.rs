@@ -431,7 +431,11 @@ impl Verifier {
             return Err(format!("{} is not an absolute path", path.display()));
         }
         let bytes = path.as_os_str().as_bytes();
-        let (mut real, mut st, start, mut cur) = self.resume(bytes)?;
+        let i = self.resume(bytes)?;
+        // Room for the whole path and a link or two: no regrowth on the way.
+        let mut real = Vec::with_capacity(bytes.len() + 128);
+        let (mut st, start) = self.start_at(i, &mut real);
+        let mut cur = Some(i);
         // What is left to go through; a link's target is put in front of it.
         let mut rest: Cow<[u8]> = Cow::Borrowed(&bytes[start..]);
         let mut at = 0;
@@ -502,7 +506,9 @@ impl Verifier {
                 at = 0;
                 if target.first() == Some(&b'/') {
                     // From `/` again, or from a directory already reached.
-                    (real, st, at, cur) = self.resume(&spliced)?;
+                    let i = self.resume(&spliced)?;
+                    (st, at) = self.start_at(i, &mut real);
+                    cur = Some(i);
                 }
                 rest = Cow::Owned(spliced);
                 continue;
@@ -517,37 +523,35 @@ impl Verifier {
         Ok(Some((PathBuf::from(OsString::from_vec(real)), st)))
     }
 
-    /// Where a resolution of `path` may start: the longest directory
-    /// already reached that is a leading part of it (else `/`), with its
-    /// inode, where the rest of `path` begins, and its place in `seen`.
-    /// Every directory above that one was checked on the way to it.
-    fn resume(&mut self, path: &[u8]) -> Result<(Vec<u8>, Stat, usize, Option<usize>), String> {
+    /// Where a resolution of the absolute `path` may start: the place in
+    /// `seen` of the longest directory already reached that is a leading
+    /// part of it (else `/`). Every directory above that one was checked on
+    /// the way to it.
+    fn resume(&mut self, path: &[u8]) -> Result<usize, String> {
         // Any directory in `seen` that leads is a sound start (everything
         // above it was checked); the deepest saves the most lookups, and it
         // is the first that leads, newest first: every directory above one
         // in `seen` was put there before it (the walks go down one name at
         // a time). `/` itself is `root_dir`'s.
-        let best = self.seen.iter().enumerate().rev().find_map(|(i, d)| {
+        let best = self.seen.iter().rposition(|d| {
             let len = d.end - d.start;
-            let leads = len > 1
+            len > 1
                 && matches!(path.get(len), None | Some(b'/'))
-                && path.starts_with(&self.names[d.start..d.end]);
-            leads.then_some((i, len))
+                && path.starts_with(&self.names[d.start..d.end])
         });
-        // Room for the whole path and a link or two: no regrowth on the way.
-        let mut real = Vec::with_capacity(path.len() + 128);
         match best {
-            Some((i, len)) => {
-                let d = self.seen[i];
-                real.extend_from_slice(&self.names[d.start..d.end]);
-                Ok((real, d.st, len, Some(i)))
-            }
-            None => {
-                real.push(b'/');
-                let (st, i) = self.root_dir()?;
-                Ok((real, st, 0, Some(i)))
-            }
+            Some(i) => Ok(i),
+            None => self.root_dir(),
         }
+    }
+
+    /// `real` becomes the path of `seen[i]`; its inode, and where the rest
+    /// of a path it leads begins (the `/` after it, or the end).
+    fn start_at(&self, i: usize, real: &mut Vec<u8>) -> (Stat, usize) {
+        let d = self.seen[i];
+        real.clear();
+        real.extend_from_slice(&self.names[d.start..d.end]);
+        (d.st, d.end - d.start)
     }
 
     /// Where the directory `dir` is in `seen`.
@@ -574,16 +578,17 @@ impl Verifier {
         self.seen.len() - 1
     }
 
-    fn root_dir(&mut self) -> Result<(Stat, usize), String> {
+    /// Where `/` is in `seen`, put there by the first walk.
+    fn root_dir(&mut self) -> Result<usize, String> {
         // Every walk starts at `/` or at a directory reached from it, so
         // `/` is the first directory put in `seen`.
-        if let Some(root) = self.seen.first() {
-            return Ok((root.st, 0));
+        if !self.seen.is_empty() {
+            return Ok(0);
         }
         let root = Path::new("/");
         let st = fd::lstat(root).map_err(|e| cannot_check(root, &e))?;
         self.owned(root, &st)?;
-        Ok((st, self.remember(b"/", st, None)))
+        Ok(self.remember(b"/", st, None))
     }
 
     /// `dir` is passed through on the way down: owned by the user or root,
