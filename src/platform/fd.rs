@@ -106,7 +106,11 @@ pub fn stat(path: &Path) -> io::Result<Stat> {
 
 /// [`lstat`] of the path spelled by the bytes in `path`, lent a NUL for
 /// the call: no copy, for a caller that builds its paths in a buffer of its
-/// own (the trust checks, one component at a time).
+/// own (the trust checks, one component at a time). Always inlined: the
+/// walk calls it for every name, and its answer then goes to the caller's
+/// match without a trip through memory (out of line, it cost about 25
+/// instructions more a call).
+#[inline(always)]
 pub fn lstat_vec(path: &mut Vec<u8>) -> io::Result<Stat> {
     if super::find_byte(path, 0).is_some() {
         return Err(nul_inside());
