@@ -618,14 +618,10 @@ impl Verifier {
         self.private(dir, st)
     }
 
+    #[inline]
     fn owned(&self, path: &Path, st: &Stat) -> Result<(), String> {
         if st.uid != self.uid && st.uid != 0 {
-            return Err(format!(
-                "{} is owned by uid {}, not by you (uid {})",
-                path.display(),
-                st.uid,
-                self.uid
-            ));
+            return Err(not_owned(path, st, self.uid));
         }
         Ok(())
     }
@@ -635,28 +631,46 @@ impl Verifier {
     /// private groups (Debian/Ubuntu `USERGROUPS_ENAB`, umask 002) every
     /// venv a user makes is group-writable by a group that holds only them,
     /// and refusing those would refuse every environment on such a machine.
+    #[inline]
     fn private(&self, path: &Path, st: &Stat) -> Result<(), String> {
         if st.is_symlink() {
             // A link's own mode means nothing; its target is checked.
             return Ok(());
         }
-        let mode = st.mode;
-        let by_others = mode & 0o002 != 0;
-        let by_a_foreign_group = mode & 0o020 != 0 && st.gid != self.gid;
+        let by_others = st.mode & 0o002 != 0;
+        let by_a_foreign_group = st.mode & 0o020 != 0 && st.gid != self.gid;
         if by_others || by_a_foreign_group {
-            let group = if by_others {
-                String::new()
-            } else {
-                format!(", and group {} is not your primary group", st.gid)
-            };
-            return Err(format!(
-                "{} is writable by group or others (mode {:04o}{group})",
-                path.display(),
-                mode & 0o7777
-            ));
+            return Err(writable(path, st, by_others));
         }
         Ok(())
     }
+}
+
+/// Why [`Verifier::owned`] refuses `path`; out of its line, which every
+/// name checked passes through.
+#[cold]
+fn not_owned(path: &Path, st: &Stat, uid: u32) -> String {
+    format!(
+        "{} is owned by uid {}, not by you (uid {uid})",
+        path.display(),
+        st.uid
+    )
+}
+
+/// Why [`Verifier::private`] refuses `path`; out of its line, which the
+/// checks pass through a dozen times a call.
+#[cold]
+fn writable(path: &Path, st: &Stat, by_others: bool) -> String {
+    let group = if by_others {
+        String::new()
+    } else {
+        format!(", and group {} is not your primary group", st.gid)
+    };
+    format!(
+        "{} is writable by group or others (mode {:04o}{group})",
+        path.display(),
+        st.mode & 0o7777
+    )
 }
 
 /// The interpreter a script names, when it is one.
