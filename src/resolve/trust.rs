@@ -241,7 +241,9 @@ impl Verifier {
             // A discovered environment passes about a dozen directories.
             names: Vec::with_capacity(512),
             seen: Vec::with_capacity(16),
-            programs: Vec::new(),
+            // The program and python, a script or two each: room up front
+            // costs less than the first push growing it.
+            programs: Vec::with_capacity(4),
             unreachable: false,
         }
     }
