@@ -479,12 +479,7 @@ impl Verifier {
                 Err(e) if platform::is_denied(&e) => {
                     real.truncate(parent_len);
                     self.unreachable = true;
-                    return Err(format!(
-                        "{} cannot be searched by you (uid {}), so {} cannot be reached by its path",
-                        as_path(&real).display(),
-                        self.uid,
-                        path.display()
-                    ));
+                    return Err(unsearchable(as_path(&real), self.uid, path));
                 }
                 Err(e) => return Err(cannot_check(as_path(&real), &e)),
             };
@@ -646,6 +641,16 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// Why a resolution of `path` stops at `dir`; out of the walk's line.
+#[cold]
+fn unsearchable(dir: &Path, uid: u32, path: &Path) -> String {
+    format!(
+        "{} cannot be searched by you (uid {uid}), so {} cannot be reached by its path",
+        dir.display(),
+        path.display()
+    )
 }
 
 /// Why [`Verifier::owned`] refuses `path`; out of its line, which every
