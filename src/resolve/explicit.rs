@@ -24,7 +24,7 @@ fn is_already_absolute(p: &Path) -> bool {
     }
     // One pass: a `/` followed by `/`, or by `./`.
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'/') {
+    while let Some(off) = crate::platform::find_byte(&b[i..], b'/') {
         let at = i + off;
         match &b[at + 1..] {
             [b'/', ..] | [b'.', b'/', ..] => return false,
