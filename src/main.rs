@@ -16,6 +16,9 @@ static ALLOCATOR: venvexec::arena::Arena = venvexec::arena::Arena::new();
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // Before anything reads the environment: the static build's entry
+    // point hid it from glibc's start-up (see platform::start).
+    venvexec::platform::start::restore_environ();
     // SAFETY: the C runtime passes argc valid NUL-terminated strings.
     let all = unsafe { args_from_c(argc, argv) };
     let (argv0, rest) = match all.split_first() {

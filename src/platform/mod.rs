@@ -7,6 +7,7 @@ pub mod fd;
 #[cfg(target_os = "linux")]
 pub mod procfs;
 pub mod signals;
+pub mod start;
 
 use std::ffi::OsStr;
 use std::fs;
