@@ -483,6 +483,12 @@ impl Verifier {
                 }
                 Err(e) => return Err(cannot_check(as_path(&real), &e)),
             };
+            if !st.is_dir() {
+                // `real` was no directory when `pass` looked, yet a name
+                // below it was found: it became one in between, unchecked.
+                real.truncate(parent_len);
+                return Err(changed(as_path(&real)));
+            }
             self.owned(as_path(&real), &next_st)?;
             if next_st.is_symlink() {
                 links += 1;
@@ -597,7 +603,8 @@ impl Verifier {
         }
         let dir_path = as_path(dir);
         if !st.is_dir() {
-            // The kernel would say ENOTDIR; so does the caller's lstat.
+            // The kernel would say ENOTDIR; so does the caller's lstat, or
+            // the caller refuses: the entry changed since `st`.
             return Ok(());
         }
         self.owned(dir_path, st)?;
@@ -641,6 +648,15 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// Why a resolution stops at `path`, swapped while it was being checked.
+#[cold]
+fn changed(path: &Path) -> String {
+    format!(
+        "{} changed while it was checked (it was not a directory, then it was)",
+        path.display()
+    )
 }
 
 /// Why a resolution of `path` stops at `dir`; out of the walk's line.
@@ -794,6 +810,44 @@ mod tests {
         assert_eq!(names, [&b"a"[..], b".", b"b", b"..", b"c"]);
         assert_eq!(next_component(b"lib", 0), Some((&b"lib"[..], 3)));
         assert_eq!(next_component(b"///", 0), None);
+    }
+
+    /// An entry that is a file when it is looked at, and a directory by the
+    /// time a name below it is: that directory was never checked, so
+    /// nothing below it may be trusted. A second thread swaps the two as
+    /// fast as it can; the directory is writable by anyone, so it is
+    /// refused whenever it is the one looked at.
+    #[test]
+    fn an_entry_turned_into_a_directory_between_two_lookups_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let (dir, file, swap) = (base.join("dir"), base.join("file"), base.join("swap"));
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::write(dir.join("bin/python"), "").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(&swap, "").unwrap();
+        let stop = AtomicBool::new(false);
+        let target = swap.join("bin/python");
+        let inp = Inputs::in_dir("/");
+        let trusted = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    // swap: the file, then the directory, then the file.
+                    let _ = std::fs::rename(&swap, &file);
+                    let _ = std::fs::rename(&dir, &swap);
+                    let _ = std::fs::rename(&swap, &dir);
+                    let _ = std::fs::rename(&file, &swap);
+                }
+            });
+            let trusted = (0..50_000)
+                .filter(|_| matches!(Verifier::new(&inp).resolve(&target), Ok(Some(_))))
+                .count();
+            stop.store(true, Ordering::Relaxed);
+            trusted
+        });
+        assert_eq!(trusted, 0, "resolved below a directory never checked");
     }
 
     /// A tree of directories, links (absolute, relative, with `..`, a
