@@ -26,7 +26,7 @@ use std::ffi::c_char;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Bytes below the kernel's frame where the new one is built. A frame that
-/// needs more (some 480 arguments) is left whole: glibc then reads the
+/// needs more (some 450 arguments) is left whole: glibc then reads the
 /// environment as usual, which costs time and changes nothing else.
 pub const ROOM: usize = 4096;
 
@@ -65,8 +65,8 @@ pub fn restore_environ() {
 /// are writable and unused.
 #[inline(always)]
 pub unsafe fn without_environment(sp: *mut usize) -> Option<(*mut usize, *mut *const c_char)> {
-    const AT_NULL: usize = 0;
-    const AT_SECURE: usize = 23;
+    const AT_NULL: usize = libc::AT_NULL as usize;
+    const AT_SECURE: usize = libc::AT_SECURE as usize;
     // SAFETY: every read stays inside the frame, bounded by its NULLs; the
     // writes stay inside the ROOM bytes below it (checked before the first).
     unsafe {
@@ -156,7 +156,7 @@ extern "C" fn glibc_frame(sp: *mut usize) -> *mut usize {
 mod tests {
     use super::*;
 
-    const AT_SECURE: usize = 23;
+    const AT_SECURE: usize = libc::AT_SECURE as usize;
 
     /// A kernel-shaped frame at the top of a buffer with ROOM words below:
     /// (buffer, index of argc).
@@ -170,8 +170,7 @@ mod tests {
             frame.extend([k, v]);
         }
         frame.extend([0, 0]);
-        // An even number of words below, so the frame is 16-byte aligned
-        // when the buffer is.
+        // ROOM and a little more, to see that nothing is written below it.
         let below = ROOM / 8 + 2;
         let mut buf = vec![0xdead; below];
         buf.extend(frame);
